@@ -1,0 +1,116 @@
+"""Deployment manifests: semantic checks and the typed model.
+
+A deployment names strategy files, an account, symbols and a mode. Checks
+here are those the schema cannot express: referenced files exist and are
+strategies, overrides name real parameters, live trading is confirmed, risk
+rules are valid expressions over portfolio terms.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dsl import ast
+from dsl.diagnostics import Collector
+from dsl.loader import Document, load_file, path_text
+from dsl.parse import parse_condition
+from dsl.suggest import did_you_mean
+
+__all__ = ["PORTFOLIO_TERMS", "StrategyRef", "Deployment", "check_deployment"]
+
+PORTFOLIO_TERMS = ("drawdown", "daily_pnl", "open_positions", "exposure", "consecutive_losses")
+
+
+@dataclass(frozen=True)
+class StrategyRef:
+    path: Path
+    params: dict[str, Any]
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    file: str
+    mode: str
+    strategies: tuple[StrategyRef, ...]
+    symbols: tuple[str, ...]
+    spec: dict[str, Any] = field(repr=False)
+
+
+def _strategy_params(path: Path) -> set[str] | None:
+    """Parameter names of the Strategy in `path`; None when it is not a readable strategy."""
+    scratch = Collector(str(path))
+    for doc in load_file(path, scratch):
+        if doc.kind == "Strategy":
+            params = doc.data.get("spec", {}).get("params") or {}
+            return set(params) if isinstance(params, dict) else set()
+    return None
+
+
+def _check_rules(doc: Document, out: Collector) -> None:
+    rules = (doc.data["spec"].get("risk") or {}).get("rules") or []
+    for i, rule in enumerate(rules):
+        path = ("spec", "risk", "rules", i, "when")
+        if not isinstance(rule, dict) or not isinstance(rule.get("when"), str):
+            continue
+        cond = parse_condition(rule["when"], path, doc.source, out)
+        if cond is None:
+            continue
+        for node in ast.walk(cond):
+            if isinstance(node, ast.Name) and node.ident not in PORTFOLIO_TERMS:
+                out.error(node.pos, "R001", f"'{node.ident}' is not a portfolio term",
+                          did_you_mean(node.ident, PORTFOLIO_TERMS)
+                          or f"risk rules use: {', '.join(PORTFOLIO_TERMS)}", path_text(path))
+            elif isinstance(node, (ast.Call, ast.ParamRef, ast.At)):
+                out.error(node.pos, "R001", "risk rules compare portfolio terms with numbers",
+                          f"use only {', '.join(PORTFOLIO_TERMS)}, numbers and arithmetic", path_text(path))
+
+
+def check_deployment(doc: Document, out: Collector) -> Deployment | None:
+    """Semantic checks of a schema-valid Deployment document."""
+    spec = doc.data["spec"]
+    errors_before = sum(1 for d in out.items if d.severity.value == "error")
+    mode = spec["mode"]
+    if mode == "live" and (spec.get("live") or {}).get("confirm") is not True:
+        out.error(doc.source.value(("spec", "mode")), "D002", "mode: live trades real money but is not confirmed",
+                  "add `live: {confirm: true}` to spec once you mean it", "spec.mode")
+    exchange = spec.get("exchange")
+    if mode in ("paper", "demo", "live") and not exchange:
+        out.error(doc.source.value(("spec", "mode")), "D004", f"mode: {mode} needs an exchange for market data",
+                  "add spec.exchange: {id: binance}", "spec.mode")
+    if mode == "demo" and exchange and exchange.get("testnet") is not True:
+        out.error(doc.source.key(("spec", "exchange")), "D004", "mode: demo runs on the exchange's testnet, "
+                  "but exchange.testnet is not true", "add testnet: true under spec.exchange", "spec.exchange")
+    if mode == "live" and exchange and exchange.get("testnet") is True:
+        out.error(doc.source.key(("spec", "exchange", "testnet")), "D004",
+                  "mode: live cannot run on a testnet", "use mode: demo for the testnet",
+                  "spec.exchange.testnet")
+    base = Path(doc.file).parent
+    refs: list[StrategyRef] = []
+    for i, ref in enumerate(spec["strategies"]):
+        path = ("spec", "strategies", i, "path")
+        target = base / ref["path"]
+        if not target.is_file():
+            out.error(doc.source.text_start(path), "D001", f"strategy file '{ref['path']}' does not exist",
+                      f"the path is relative to {base or '.'}/; looked for {target}", path_text(path))
+            continue
+        names = _strategy_params(target)
+        if names is None:
+            out.error(doc.source.text_start(path), "D001", f"'{ref['path']}' holds no Strategy manifest",
+                      "point to a file with kind: Strategy", path_text(path))
+            continue
+        for key in ref.get("params") or {}:
+            if key not in names:
+                kpath = ("spec", "strategies", i, "params", key)
+                out.error(doc.source.key(kpath), "D003", f"strategy '{ref['path']}' has no parameter '{key}'",
+                          did_you_mean(key, names) or f"parameters: {', '.join(sorted(names)) or 'none'}",
+                          path_text(kpath))
+        refs.append(StrategyRef(target, dict(ref.get("params") or {}),
+                                tuple(ref.get("symbols") or spec["symbols"])))
+    _check_rules(doc, out)
+    errors_after = sum(1 for d in out.items if d.severity.value == "error")
+    if errors_after > errors_before:
+        return None
+    return Deployment(doc.data["metadata"]["name"], doc.file, mode, tuple(refs), tuple(spec["symbols"]), spec)

@@ -1,0 +1,328 @@
+"""Strategy manifests: semantic checks and the typed model the engine runs.
+
+Steps (each reports every problem it finds, then the next step runs on what
+is sound):
+1. parameters: ranges, defaults inside them           (`_read_params`)
+2. conditions: grammar, then name resolution          (`_read_conditions`)
+3. parameter ranges that break an indicator argument   (`_check_param_bounds`)
+4. risk and sizing values, `$param` references         (`_read_risk`)
+5. unused parameters (warning)                         (`check_strategy`)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.resolve import Scope, resolve_condition
+from compiler.terms import Predicate
+from compiler.timeframes import duration_ms
+from dsl import ast
+from dsl.diagnostics import Collector, ManifestError
+from dsl.loader import Document, YamlPath, path_text
+from dsl.parse import parse_condition
+from dsl.suggest import did_you_mean
+
+__all__ = ["ParamDef", "RiskSpec", "SizingSpec", "Strategy", "BoundStrategy", "check_strategy"]
+
+SIDES = ("long", "short")
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    name: str
+    default: Any
+    kind: str                          # int | float | choice | fixed
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] = ()
+    stage: str = "indicators"
+
+    def contains(self, value: Any) -> bool:
+        if self.kind == "choice":
+            return value in self.choices
+        if self.kind in ("int", "float"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return False
+            if self.kind == "int" and float(value) != int(value):
+                return False
+            return self.low <= value <= self.high  # type: ignore[operator]
+        return True
+
+
+Value = float | str  # a number or a `$param` reference
+
+
+@dataclass(frozen=True)
+class RiskSpec:
+    stoploss: Value | None = None
+    trailing_trigger: Value | None = None
+    trailing_distance: Value | None = None
+    roi: tuple[tuple[int, Value], ...] = ()      # (minutes since entry, profit ratio)
+    max_hold_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class SizingSpec:
+    stake_percent: Value | None = None           # percent of equity
+    stake_amount: Value | None = None            # quote currency
+    risk_per_trade: Value | None = None
+    max_open_positions: int = 1
+
+
+@dataclass(frozen=True)
+class BoundStrategy:
+    """A strategy with every `$param` replaced by a number: what the engine executes."""
+
+    strategy: Strategy
+    params: Mapping[str, Any]
+    entry: Mapping[str, Predicate]
+    exit: Mapping[str, Predicate]
+    stoploss: float | None
+    trailing: tuple[float, float] | None
+    roi: tuple[tuple[int, float], ...]
+    max_hold_minutes: int | None
+    stake_percent: float | None
+    stake_amount: float | None
+    risk_per_trade: float | None
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    file: str
+    timeframe: str
+    params: Mapping[str, ParamDef]
+    entry: Mapping[str, ast.Cond]
+    exit: Mapping[str, ast.Cond]
+    risk: RiskSpec
+    sizing: SizingSpec
+    digest: str
+    source: Any = field(repr=False, compare=False, default=None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {name: p.default for name, p in self.params.items()}
+
+    def bind(self, overrides: Mapping[str, Any] | None = None) -> BoundStrategy:
+        """Resolve conditions and risk values with parameter `overrides` over the defaults."""
+        values = {**self.defaults(), **(overrides or {})}
+        out = Collector(self.file)
+        scope = Scope(self.timeframe, values, out)
+        entry = {side: resolve_condition(c, scope) for side, c in self.entry.items()}
+        exit_ = {side: resolve_condition(c, scope) for side, c in self.exit.items()}
+
+        def num(v: Value | None) -> float | None:
+            if v is None:
+                return None
+            return float(values[v[1:]]) if isinstance(v, str) else float(v)
+
+        if out.has_errors:
+            raise ManifestError(out.items)
+        r, s = self.risk, self.sizing
+        trailing = None
+        if r.trailing_distance is not None:
+            trailing = (num(r.trailing_trigger) or 0.0, num(r.trailing_distance) or 0.0)
+        return BoundStrategy(
+            self, values, entry, exit_,  # type: ignore[arg-type]
+            num(r.stoploss), trailing, tuple((m, num(v) or 0.0) for m, v in r.roi),
+            r.max_hold_minutes, num(s.stake_percent), num(s.stake_amount), num(s.risk_per_trade),
+        )
+
+
+def _read_params(doc: Document, out: Collector) -> dict[str, ParamDef]:
+    raw = doc.data.get("spec", {}).get("params") or {}
+    params: dict[str, ParamDef] = {}
+    for name, body in raw.items():
+        path: YamlPath = ("spec", "params", name)
+        if not isinstance(body, dict) or "default" not in body:
+            continue  # the schema reported it
+        kinds = [k for k in ("int", "float", "choice") if k in body]
+        if len(kinds) > 1:
+            out.error(doc.source.key((*path, kinds[1])), "C011",
+                      f"parameter '{name}' has both '{kinds[0]}' and '{kinds[1]}'",
+                      "give one of int, float or choice", path_text(path))
+            continue
+        default = body["default"]
+        kind = kinds[0] if kinds else "fixed"
+        if kind in ("int", "float"):
+            bounds = body[kind]
+            if not (isinstance(bounds, list) and len(bounds) == 2
+                    and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)):
+                continue  # the schema reported it
+            lo, hi = bounds
+            if lo > hi:
+                out.error(doc.source.value((*path, kind)), "C011",
+                          f"range of '{name}' is empty: low {lo} is above high {hi}",
+                          f"write {kind}: [{hi}, {lo}]", path_text((*path, kind)))
+                continue
+            if body.get("log") and lo <= 0:
+                out.error(doc.source.key((*path, "log")), "C011",
+                          f"a log range must be positive; '{name}' starts at {lo}",
+                          "use a low bound above 0 or drop log: true", path_text(path))
+            p = ParamDef(name, default, kind, lo, hi, body.get("step"), bool(body.get("log")),
+                         stage=body.get("stage", "indicators"))
+        elif kind == "choice":
+            if not isinstance(body["choice"], list):
+                continue
+            p = ParamDef(name, default, kind, choices=tuple(body["choice"]),
+                         stage=body.get("stage", "indicators"))
+        else:
+            p = ParamDef(name, default, kind, stage=body.get("stage", "indicators"))
+        if not p.contains(default):
+            span = (f"[{p.low:g}, {p.high:g}]" if kind in ("int", "float") else str(list(p.choices)))
+            out.error(doc.source.value((*path, "default")), "C010",
+                      f"default {default!r} of '{name}' is outside its declared "
+                      f"{'choices' if kind == 'choice' else kind + ' range'} {span}",
+                      "move the default inside the range or widen the range",
+                      path_text((*path, "default")))
+        params[name] = p
+    return params
+
+
+def _read_conditions(doc: Document, out: Collector, what: str) -> dict[str, ast.Cond]:
+    raw = doc.data.get("spec", {}).get(what) or {}
+    conditions: dict[str, ast.Cond] = {}
+    if not isinstance(raw, dict):
+        return conditions
+    for side in SIDES:
+        if side in raw:
+            cond = parse_condition(raw[side], ("spec", what, side), doc.source, out)
+            if cond is not None:
+                conditions[side] = cond
+    return conditions
+
+
+def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], conditions: list[tuple[str, ast.Cond]],
+                        doc: Document, out: Collector) -> None:
+    """A range whose ends an indicator rejects would crash optimization trials: catch it now."""
+    defaults = {n: p.default for n, p in params.items()}
+    for name, p in params.items():
+        if p.kind not in ("int", "float"):
+            continue
+        for bound in (p.low, p.high):
+            scratch = Collector(doc.file)
+            for where, cond in conditions:
+                resolve_condition(cond, Scope(strategy_tf, {**defaults, name: bound}, scratch, where))
+            problems = [d for d in scratch.items if d.code == "C006"]
+            if problems:
+                path = ("spec", "params", name, p.kind)
+                out.error(doc.source.value(path), "C012",
+                          f"range of '${name}' includes {bound:g}, which is invalid: {problems[0].message}",
+                          "narrow the range to values the indicator accepts", path_text(path))
+                break
+
+
+def _value(doc: Document, path: YamlPath, params: dict[str, ParamDef], used: set[str], out: Collector,
+           raw: Any) -> Value | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str) and raw.startswith("$"):
+        name = raw[1:]
+        used.add(name)
+        if name not in params:
+            hint = did_you_mean(name, list(params))
+            out.error(doc.source.text_start(path), "C004", f"unknown parameter '{raw}'",
+                      hint.replace("'", "'$", 1) if hint else "declare it under spec.params",
+                      path_text(path))
+            return None
+        default = params[name].default
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            out.error(doc.source.text_start(path), "C004", f"parameter '{raw}' is not numeric",
+                      "risk values need numbers", path_text(path))
+            return None
+        return raw
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw)
+    return None
+
+
+def _read_risk(doc: Document, params: dict[str, ParamDef], used: set[str],
+               out: Collector) -> tuple[RiskSpec, SizingSpec]:
+    spec = doc.data.get("spec", {})
+    risk = spec.get("risk") or {}
+    sizing = spec.get("sizing") or {}
+    if not isinstance(risk, dict) or not isinstance(sizing, dict):
+        return RiskSpec(), SizingSpec()
+    v = lambda path, raw: _value(doc, path, params, used, out, raw)  # noqa: E731
+    trailing = risk.get("trailing_stop") if isinstance(risk.get("trailing_stop"), dict) else {}
+    roi: list[tuple[int, Value]] = []
+    roi_table = risk.get("roi") if isinstance(risk.get("roi"), dict) else {}
+    for key, raw in roi_table.items():
+        ms = duration_ms(str(key))
+        value = v(("spec", "risk", "roi", key), raw)
+        if ms is not None and value is not None:
+            roi.append((ms // 60_000, value))
+    max_hold = duration_ms(str(risk["max_hold"])) if risk.get("max_hold") is not None else None
+    stake = sizing.get("stake")
+    percent = amount = None
+    if isinstance(stake, str) and stake.endswith("%"):
+        percent = float(stake[:-1])
+        if not 0 < percent <= 100:
+            out.error(doc.source.value(("spec", "sizing", "stake")), "C013",
+                      f"stake {stake} must be above 0% and at most 100%", "write e.g. 10%",
+                      "spec.sizing.stake")
+    elif stake is not None:
+        amount = v(("spec", "sizing", "stake"), stake)
+    if sizing.get("risk_per_trade") is not None and risk.get("stoploss") is None:
+        out.error(doc.source.key(("spec", "sizing", "risk_per_trade")), "C013",
+                  "risk_per_trade sizes positions by the stop distance, but there is no stoploss",
+                  "add spec.risk.stoploss", "spec.sizing.risk_per_trade")
+    return (
+        RiskSpec(
+            stoploss=v(("spec", "risk", "stoploss"), risk.get("stoploss")),
+            trailing_trigger=v(("spec", "risk", "trailing_stop", "trigger"), trailing.get("trigger")),
+            trailing_distance=v(("spec", "risk", "trailing_stop", "distance"), trailing.get("distance")),
+            roi=tuple(sorted(roi)),
+            max_hold_minutes=None if max_hold is None else max_hold // 60_000,
+        ),
+        SizingSpec(
+            stake_percent=percent if percent is not None else (None if amount is not None else 100.0),
+            stake_amount=amount,
+            risk_per_trade=v(("spec", "sizing", "risk_per_trade"), sizing.get("risk_per_trade")),
+            max_open_positions=sizing["max_open_positions"]
+            if isinstance(sizing.get("max_open_positions"), int) else 1,
+        ),
+    )
+
+
+def _digest(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def check_strategy(doc: Document, out: Collector) -> Strategy | None:
+    """Semantic checks of a schema-valid Strategy document; the model when it has no errors."""
+    spec = doc.data["spec"]
+    timeframe = spec["timeframe"]
+    before = len([d for d in out.items if d.severity.value == "error"])
+    before_all = len(out.items)
+    params = _read_params(doc, out)
+    entry = _read_conditions(doc, out, "entry")
+    exit_ = _read_conditions(doc, out, "exit")
+    used: set[str] = set()
+    defaults = {n: p.default for n, p in params.items()}
+    located = [(f"spec.entry.{s}", c) for s, c in entry.items()] + [(f"spec.exit.{s}", c) for s, c in exit_.items()]
+    for where, cond in located:
+        scope = Scope(timeframe, defaults, out, where)
+        resolve_condition(cond, scope)
+        used |= scope.used_params
+    risk, sizing = _read_risk(doc, params, used, out)
+    errors_now = len([d for d in out.items if d.severity.value == "error"])
+    if errors_now == before:
+        _check_param_bounds(timeframe, params, located, doc, out)
+    unparsed = any(d.code.startswith("P") for d in out.items[before_all:])
+    for name in params:
+        if name not in used and not unparsed:
+            out.warning(doc.source.key(("spec", "params", name)), "W001", f"parameter '{name}' is never used",
+                        f"reference it as ${name} in a condition or risk value, or remove it",
+                        path_text(("spec", "params", name)))
+    if len([d for d in out.items if d.severity.value == "error"]) > before:
+        return None
+    return Strategy(
+        name=doc.data["metadata"]["name"], file=doc.file, timeframe=timeframe, params=params,
+        entry=entry, exit=exit_, risk=risk, sizing=sizing, digest=_digest(doc.data), source=doc,
+    )
+

@@ -1,0 +1,43 @@
+"""Durations and timeframes: parsing, and the rules a timeframe must follow."""
+from __future__ import annotations
+
+import re
+
+__all__ = ["TIMEFRAMES", "duration_ms", "timeframe_ms", "timeframe_error"]
+
+TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w")
+_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_DURATION = re.compile(r"^([0-9]+)([mhdw])$")
+
+
+def duration_ms(text: str) -> int | None:
+    """`'90m'` -> 5_400_000; None when the text is not a duration."""
+    match = _DURATION.match(str(text).strip())
+    if not match:
+        return None
+    return int(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def timeframe_ms(tf: str) -> int:
+    ms = duration_ms(tf)
+    if ms is None or tf not in TIMEFRAMES:
+        raise ValueError(f"not a timeframe: {tf!r}")
+    return ms
+
+
+def timeframe_error(tf: str, base: str) -> tuple[str, str] | None:
+    """(message, hint) when `tf` cannot be used in a strategy whose timeframe is `base`."""
+    if tf not in TIMEFRAMES:
+        from dsl.suggest import did_you_mean
+        return (f"'{tf}' is not a timeframe",
+                did_you_mean(tf, TIMEFRAMES) or f"use one of {' '.join(TIMEFRAMES)}")
+    if base not in TIMEFRAMES:
+        return None
+    ms, base_ms = timeframe_ms(tf), timeframe_ms(base)
+    if ms < base_ms:
+        return (f"timeframe {tf} is smaller than the strategy's timeframe {base}",
+                f"use {base} or a larger timeframe; a condition cannot look inside a {base} candle")
+    if ms % base_ms:
+        return (f"timeframe {tf} is not a whole multiple of the strategy's timeframe {base}",
+                "pick a timeframe made of whole execution candles")
+    return None

@@ -1,0 +1,103 @@
+"""Render diagnostics for people (text), machines (json), GitHub and SARIF tools.
+
+The text form is `file:line:col: severity[CODE]: message`, the shape editors'
+and CI problem matchers already parse, followed by the source line, a caret
+under the offending text and the hint.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from dsl.diagnostics import Diagnostic, Severity
+
+__all__ = ["FORMATS", "render"]
+
+FORMATS = ("text", "json", "github", "sarif")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _source_line(file: str, line: int, cache: dict[str, list[str]]) -> str | None:
+    if file not in cache:
+        try:
+            cache[file] = Path(file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            cache[file] = []
+    lines = cache[file]
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def _text(diags: Sequence[Diagnostic], files: int) -> str:
+    out: list[str] = []
+    cache: dict[str, list[str]] = {}
+    for d in diags:
+        where = f" ({d.path})" if d.path else ""
+        out.append(f"{d.file}:{d.line}:{d.column}: {d.severity.value}[{d.code}]: {d.message}{where}")
+        src = _source_line(d.file, d.line, cache)
+        if src is not None:
+            width = max(1, (d.pos.end_column or d.column + 1) - d.column)
+            out.append(f"   | {src}")
+            out.append(f"   | {' ' * (d.column - 1)}{'^' * width}")
+        if d.hint:
+            out.append(f"   = hint: {d.hint}")
+    errors = sum(d.severity is Severity.ERROR for d in diags)
+    warnings = len(diags) - errors
+    out.append(f"{files} file{'s' if files != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, "
+               f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return "\n".join(out)
+
+
+def _github_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def _github(diags: Sequence[Diagnostic]) -> str:
+    lines = []
+    for d in diags:
+        level = "error" if d.severity is Severity.ERROR else "warning"
+        message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+        props = (f"file={_github_escape(d.file, True)},line={d.line},col={d.column},"
+                 f"title={_github_escape(d.code, True)}")
+        lines.append(f"::{level} {props}::{_github_escape(message)}")
+    return "\n".join(lines)
+
+
+def _sarif(diags: Sequence[Diagnostic]) -> str:
+    rules = sorted({d.code for d in diags})
+    results = []
+    for d in diags:
+        region = {"startLine": d.line, "startColumn": d.column}
+        if d.pos.end_column:
+            region["endColumn"] = d.pos.end_column
+        results.append({
+            "ruleId": d.code,
+            "ruleIndex": rules.index(d.code),
+            "level": "error" if d.severity is Severity.ERROR else "warning",
+            "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": Path(d.file).as_posix()},
+                "region": region,
+            }}],
+        })
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "superbot", "informationUri": "https://github.com/superbot/superbot",
+                                "rules": [{"id": r} for r in rules]}},
+            "results": results,
+        }],
+    }
+    return json.dumps(log, indent=2)
+
+
+def render(diags: Sequence[Diagnostic], fmt: str, files: int) -> str:
+    if fmt == "json":
+        return json.dumps([d.as_dict() for d in diags], indent=2)
+    if fmt == "github":
+        return _github(diags)
+    if fmt == "sarif":
+        return _sarif(diags)
+    return _text(diags, files)

@@ -1,0 +1,328 @@
+"""Parse conditions, in list or string form, into the AST of `dsl.ast`.
+
+Both forms go through `dsl/grammar.lark`: a list's sides are parsed as
+expressions, a string as a whole condition. Errors are collected as
+diagnostics positioned in the YAML file (a string's offset is added to the
+scalar's position), never raised at the user.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from dsl import ast
+from dsl.diagnostics import Collector, Pos
+from dsl.loader import SourceMap, YamlPath, path_text
+from dsl.suggest import did_you_mean
+
+__all__ = ["parse_expr", "parse_condition_text", "parse_condition", "ParseError",
+           "COMPARE_OPS", "CROSS_OPS"]
+
+COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
+CROSS_OPS = ("crosses_above", "crosses_below")
+_LIST_OPS = COMPARE_OPS + CROSS_OPS + ("between",)
+
+_TOKEN_NAMES = {
+    "COMPARE": "a comparison (< <= > >= == !=)", "CROSS": "crosses_above/crosses_below",
+    "ADD": "'+' or '-'", "MUL": "'*' or '/'", "NUMBER": "a number", "INT": "a whole number",
+    "NAME": "a name", "PARAM": "a $param", "TIMEFRAME": "a timeframe such as 1h",
+    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','",
+    "DOT": "'.'", "AT": "'@'", "EQUAL": "'='", "MINUS": "'-'", "$END": "end of text",
+    "AND": "'and'", "OR": "'or'", "NOT": "'not'", "BETWEEN": "'between'",
+}
+
+
+class ParseError(Exception):
+    """A condition that does not fit the grammar; `pos` is within the parsed text."""
+
+    def __init__(self, message: str, line: int, column: int, hint: str | None):
+        super().__init__(message)
+        self.line, self.column, self.hint = line, column, hint
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", start=["start", "expr"], propagate_positions=True,
+                maybe_placeholders=True)
+
+
+def _describe_expected(expected: set[str]) -> str:
+    names = sorted({_TOKEN_NAMES.get(e, e.lower()) for e in expected if not e.startswith("__")})
+    return ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
+
+
+def _syntax_error(text: str, exc: UnexpectedInput) -> ParseError:
+    line, column = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        return ParseError(f"unexpected character {char!r} in expression", line, column,
+                          "names use letters, digits and '_'; operators are < <= > >= == != + - * /")
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        expected = getattr(exc, "expected", set()) or set()
+        end = len(text.rstrip())
+        return ParseError("expression ends too early", 1, end + 1,
+                          f"expected {_describe_expected(set(expected))}" if expected else None)
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        return ParseError(f"unexpected {token.value!r} in expression", line, column,
+                          f"expected {_describe_expected(set(exc.expected))}")
+    return ParseError(str(exc), line, column, None)
+
+
+def _tok_pos(tok: Token) -> tuple[int, int, int]:
+    return tok.line or 1, tok.column or 1, len(str(tok))
+
+
+class _Builder:
+    """Tree -> AST; `base` places the text in its YAML file."""
+
+    def __init__(self, base: Pos):
+        self.base = base
+
+    def place(self, line: int, column: int, length: int | None = None) -> Pos:
+        if line == 1:
+            return self.base.shifted(column - 1, length)
+        return Pos(self.base.line + line - 1, column, None if length is None else column + length)
+
+    def at(self, node: Tree | Token) -> Pos:
+        if isinstance(node, Token):
+            return self.place(*_tok_pos(node))
+        meta = node.meta
+        if getattr(meta, "empty", True):
+            return self.base
+        length = meta.end_column - meta.column if meta.line == meta.end_line else None
+        return self.place(meta.line, meta.column, length)
+
+    def build(self, node: Tree | Token) -> Any:  # noqa: C901 - one branch per grammar rule
+        if isinstance(node, Token):
+            raise ParseError(f"unexpected {node.value!r}", *_tok_pos(node)[:2], None)
+        kind, ch, pos = node.data, node.children, self.at(node)
+        if kind == "start":
+            return self.build(ch[0])
+        if kind == "or_":
+            return ast.AnyOf(self._flat(ast.AnyOf, ch), pos)
+        if kind == "and_":
+            return ast.All(self._flat(ast.All, ch), pos)
+        if kind == "not_":
+            return ast.Not(self.build(ch[0]), pos)
+        if kind == "compare":
+            return ast.Compare(str(ch[1]), self.build(ch[0]), self.build(ch[2]), pos)
+        if kind == "cross":
+            return ast.Cross(str(ch[1].children[0]).split("_")[1], self.build(ch[0]), self.build(ch[2]), pos)
+        if kind == "cross_call":
+            return ast.Cross(str(ch[0].children[0]).split("_")[1], self.build(ch[1]), self.build(ch[2]), pos)
+        if kind == "between":
+            return ast.Between(self.build(ch[0]), self.build(ch[1]), self.build(ch[2]), pos)
+        if kind == "binop":
+            return ast.BinOp(str(ch[1]), self.build(ch[0]), self.build(ch[2]), pos)
+        if kind == "neg":
+            inner = self.build(ch[0])
+            if isinstance(inner, ast.Num):
+                return ast.Num(-inner.value, pos)
+            return ast.Neg(inner, pos)
+        if kind == "shift":
+            return ast.Shift(self.build(ch[0]), int(ch[1]), pos)
+        if kind == "at":
+            return ast.At(self.build(ch[0]), str(ch[1]), pos)
+        if kind == "number":
+            text = str(ch[0])
+            value = float(text)
+            return ast.Num(int(value) if value.is_integer() and "." not in text and "e" not in text.lower()
+                           else value, pos)
+        if kind == "param":
+            return ast.ParamRef(str(ch[0])[1:], pos)
+        if kind == "name":
+            return ast.Name(str(ch[0]), self._selector(ch[1]), pos)
+        if kind == "call":
+            args, kwargs = [], []
+            if ch[1] is not None:
+                for arg in ch[1].children:
+                    if isinstance(arg, Tree) and arg.data == "kwarg":
+                        kwargs.append(ast.Kwarg(str(arg.children[0]), self.build(arg.children[1]),
+                                                self.at(arg)))
+                    elif kwargs:
+                        raise ParseError("a positional argument follows a keyword argument",
+                                         *self._rel(arg), "put positional arguments first")
+                    else:
+                        args.append(self.build(arg))
+            return ast.Call(str(ch[0]).lower(), tuple(args), tuple(kwargs), self._selector(ch[2]), pos)
+        raise ParseError(f"unsupported construct '{kind}'", 1, 1, None)
+
+    def _rel(self, node: Tree | Token) -> tuple[int, int]:
+        if isinstance(node, Token):
+            return node.line or 1, node.column or 1
+        return node.meta.line, node.meta.column
+
+    def _selector(self, node: Tree | None) -> str | None:
+        return None if node is None else str(node.children[0])
+
+    def _flat(self, cls: type, children: list[Any]) -> tuple[Any, ...]:
+        items: list[Any] = []
+        for child in children:
+            built = self.build(child)
+            items.extend(built.items if isinstance(built, cls) else (built,))
+        return tuple(items)
+
+
+def _parse(text: str, start: str, base: Pos) -> Any:
+    if not text.strip():
+        raise ParseError("empty expression", 1, 1, "write a condition such as 'rsi_14 < 30'")
+    try:
+        tree = _parser().parse(text, start=start)
+    except UnexpectedInput as exc:
+        raise _syntax_error(text, exc) from None
+    return _Builder(base).build(tree)
+
+
+def parse_expr(text: str, base: Pos = Pos(1, 1)) -> ast.Expr:
+    """Parse one side of a condition, e.g. `ema(close, 50)@1h`."""
+    return _parse(text, "expr", base)  # type: ignore[no-any-return]
+
+
+def parse_condition_text(text: str, base: Pos = Pos(1, 1)) -> ast.Cond:
+    """Parse a whole condition in string form, e.g. `rsi_14 < 30 and close > ema_200@1h`."""
+    return _parse(text, "start", base)  # type: ignore[no-any-return]
+
+
+class _ConditionReader:
+    """Reads a YAML condition tree (strings, lists, all/any/not blocks) at a path."""
+
+    def __init__(self, smap: SourceMap, out: Collector):
+        self.smap, self.out = smap, out
+
+    def error(self, pos: Pos, code: str, message: str, hint: str | None, path: YamlPath) -> None:
+        self.out.error(pos, code, message, hint, path_text(path))
+
+    def text(self, text: str, path: YamlPath, start: str) -> Any:
+        base = self.smap.text_start(path)
+        try:
+            return _parse(text, start, base)
+        except ParseError as exc:
+            pos = (base.shifted(exc.column - 1, 1) if exc.line == 1
+                   else Pos(base.line + exc.line - 1, exc.column))
+            self.error(pos, "P001", exc.args[0], exc.hint, path)
+            return None
+
+    def term(self, value: Any, path: YamlPath) -> ast.Expr | None:
+        pos = self.smap.value(path)
+        if isinstance(value, bool) or value is None:
+            self.error(pos, "P002", f"a condition term was {value!r}",
+                       "write a number, a column, an indicator or a $param", path)
+            return None
+        if isinstance(value, (int, float)):
+            return ast.Num(value, pos)
+        if isinstance(value, str):
+            return self.text(value, path, "expr")  # type: ignore[no-any-return]
+        self.error(pos, "P002", f"a condition term was a {type(value).__name__}",
+                   "write a number, a column, an indicator or a $param", path)
+        return None
+
+    def condition(self, value: Any, path: YamlPath) -> ast.Cond | None:
+        pos = self.smap.value(path)
+        if isinstance(value, str):
+            return self.text(value, path, "start")  # type: ignore[no-any-return]
+        if isinstance(value, list):
+            return self.list_form(value, path)
+        if isinstance(value, dict):
+            return self.block(value, path)
+        self.error(pos, "P002", f"a condition was {value!r}",
+                   "write [lhs, op, rhs], a string such as 'rsi_14 < 30', or an all:/any:/not: block", path)
+        return None
+
+    def block(self, value: dict[str, Any], path: YamlPath) -> ast.Cond | None:
+        if len(value) != 1:
+            pos = self.smap.key((*path, list(value)[1])) if len(value) > 1 else self.smap.value(path)
+            self.error(pos, "P006", f"a condition block has exactly one key; this one has {len(value)}",
+                       "nest blocks: all: [...], any: [...] or not: <condition>", path)
+            return None
+        (key, body), = value.items()
+        kpath = (*path, key)
+        kpos = self.smap.key(kpath)
+        if key not in ("all", "any", "not"):
+            self.error(kpos, "P006", f"unknown condition block '{key}'",
+                       did_you_mean(str(key), ["all", "any", "not"]) or "use all:, any: or not:", kpath)
+            return None
+        if key == "not":
+            inner = self.condition(body, kpath)
+            return None if inner is None else ast.Not(inner, kpos)
+        if not isinstance(body, list) or not body:
+            self.error(self.smap.value(kpath), "P007", f"'{key}:' needs a non-empty list of conditions",
+                       f"write {key}: followed by '- condition' items", kpath)
+            return None
+        # keep the sound items: their errors must be found too (the file is already invalid)
+        items = [c for c in (self.condition(item, (*kpath, i)) for i, item in enumerate(body)) if c]
+        if not items:
+            return None
+        return (ast.All if key == "all" else ast.AnyOf)(tuple(items), kpos)  # type: ignore[arg-type]
+
+    def list_form(self, value: list[Any], path: YamlPath) -> ast.Cond | None:
+        pos = self.smap.value(path)
+        if len(value) not in (3, 4):
+            several = len(value) > 0 and all(isinstance(v, (list, dict)) for v in value) or len(value) < 3
+            self.error(pos, "P002", f"a list condition has 3 or 4 items; this one has {len(value)}",
+                       "to combine conditions, put them under all: or any:" if several
+                       else "write [lhs, op, rhs] or [lhs, op, rhs, timeframe]", path)
+            return None
+        op = value[1]
+        op_path = (*path, 1)
+        if not isinstance(op, str) or op not in _LIST_OPS:
+            from dsl.suggest import did_you_mean
+            flipped = str(op)[::-1]
+            hint = (f"did you mean '{flipped}'?" if flipped in _LIST_OPS
+                    else did_you_mean(str(op), list(_LIST_OPS)))
+            self.error(self.smap.value(op_path), "P003", f"unknown operator {op!r}",
+                       hint or f"use one of {' '.join(_LIST_OPS)}", op_path)
+            return None
+        left = self.term(value[0], (*path, 0))
+        right: Any
+        if op == "between":
+            bounds = value[2]
+            if not isinstance(bounds, list) or len(bounds) != 2:
+                self.error(self.smap.value((*path, 2)), "P004", "'between' needs a [low, high] pair",
+                           "write ['rsi_14', 'between', [30, 70]]", (*path, 2))
+                return None
+            low = self.term(bounds[0], (*path, 2, 0))
+            high = self.term(bounds[1], (*path, 2, 1))
+            right = (low, high)
+            if low is None or high is None:
+                return None
+        else:
+            right = self.term(value[2], (*path, 2))
+            if right is None:
+                return None
+        if left is None:
+            return None
+        timeframe = None
+        if len(value) == 4:
+            tf_path = (*path, 3)
+            timeframe = value[3]
+            if not isinstance(timeframe, str):
+                self.error(self.smap.value(tf_path), "T001", f"timeframe was {timeframe!r}",
+                           "write a duration string such as '15m' or '1h'", tf_path)
+                return None
+            tf_pos = self.smap.value(tf_path)
+            left = _on_timeframe(left, timeframe, tf_pos)
+            right = (tuple(_on_timeframe(r, timeframe, tf_pos) for r in right) if op == "between"
+                     else _on_timeframe(right, timeframe, tf_pos))
+        if op == "between":
+            return ast.Between(left, right[0], right[1], pos)
+        if op in CROSS_OPS:
+            return ast.Cross(op.split("_")[1], left, right, pos)
+        return ast.Compare(op, left, right, pos)
+
+
+def _on_timeframe(expr: ast.Expr, timeframe: str, pos: Pos) -> ast.Expr:
+    """Apply a list condition's timeframe to a side; constants have no timeframe."""
+    if isinstance(expr, (ast.Num, ast.ParamRef)):
+        return expr
+    return ast.At(expr, timeframe, pos)
+
+
+def parse_condition(value: Any, path: YamlPath, smap: SourceMap, out: Collector) -> ast.Cond | None:
+    """Read the condition found at `path` of a manifest; None when it has errors (reported)."""
+    return _ConditionReader(smap, out).condition(value, path)

@@ -1,0 +1,1 @@
+"""The `superbot` command line: one module per group of subcommands."""

@@ -1,0 +1,1 @@
+"""Market data: the columnar candle representation, the parquet store, importers, downloaders."""

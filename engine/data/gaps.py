@@ -1,0 +1,64 @@
+"""Missing candles: one explicit policy, never a silent fill.
+
+The default (`fill`) inserts flat, zero-volume candles at the previous close,
+as freqtrade does before computing indicators, so results stay comparable;
+`drop` keeps the data as it is (indicators then span the gap), `error` refuses
+data with gaps. Every policy reports how many candles were missing.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.timeframes import timeframe_ms
+from engine.data.candles import Candles
+
+__all__ = ["GAP_POLICIES", "GapError", "count_gaps", "fill_gaps"]
+
+GAP_POLICIES = ("fill", "drop", "error")
+
+
+class GapError(ValueError):
+    """Data has missing candles and the policy is `error`."""
+
+
+def count_gaps(candles: Candles) -> int:
+    """Number of candles missing between the first and the last one."""
+    if len(candles) < 2:
+        return 0
+    step = timeframe_ms(candles.timeframe)
+    span = (int(candles.time[-1]) - int(candles.time[0])) // step + 1
+    return span - len(candles)
+
+
+def fill_gaps(candles: Candles, policy: str = "fill") -> tuple[Candles, int]:
+    """(candles on a complete grid, number of candles that were missing)."""
+    if policy not in GAP_POLICIES:
+        raise ValueError(f"unknown gap policy {policy!r}; use one of {', '.join(GAP_POLICIES)}")
+    missing = count_gaps(candles)
+    if missing == 0 or policy == "drop":
+        return candles, missing
+    if policy == "error":
+        raise GapError(f"{candles.symbol} {candles.timeframe}: {missing} candles are missing")
+    step = timeframe_ms(candles.timeframe)
+    slot = (candles.time - candles.time[0]) // step
+    n = int(slot[-1]) + 1
+    present = np.zeros(n, dtype=bool)
+    present[slot] = True
+    # index of the last real candle at or before every slot
+    last = np.maximum.accumulate(np.where(present, np.arange(n), -1))
+    src = np.searchsorted(slot, np.arange(n)[present])
+    row = np.empty(n, dtype=np.int64)
+    row[present] = src
+    row = row[last]  # for a gap slot: the row of the previous real candle
+    prev_close = candles.close[row]
+    def col(values: np.ndarray) -> np.ndarray:
+        out = np.empty(n)
+        out[present] = values
+        out[~present] = prev_close[~present]
+        return out
+    volume = np.zeros(n)
+    volume[present] = candles.volume
+    time = candles.time[0] + np.arange(n, dtype=np.int64) * step
+    filled = Candles(candles.symbol, candles.timeframe, time, col(candles.open), col(candles.high),
+                     col(candles.low), col(candles.close), volume, ~present)
+    return filled, missing

@@ -14,11 +14,12 @@ from compiler.schema_check import check_schema
 from compiler.strategy import Strategy, check_strategy
 from compiler.timeframes import TIMEFRAMES
 from dsl.diagnostics import Collector, Diagnostic, ManifestError, Pos, Severity
-from dsl.loader import Document, load_file, substitute_env
+from dsl.loader import Document, load_file, load_text, substitute_env
 from dsl.suggest import did_you_mean
 from schemas import KINDS
 
-__all__ = ["FileReport", "discover", "validate_file", "validate_paths", "load_strategy", "load_deployment"]
+__all__ = ["FileReport", "discover", "validate_file", "validate_text", "validate_paths", "load_strategy",
+           "load_deployment", "strategy_from_text"]
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -106,9 +107,18 @@ def _safe(check, doc: Document, out: Collector):  # type: ignore[no-untyped-def]
 
 
 def validate_file(path: str | Path) -> FileReport:
-    out = Collector(str(path))
-    report = FileReport(str(path))
-    for doc in load_file(path, out):
+    return _validate(str(path), lambda out: load_file(path, out))
+
+
+def validate_text(text: str, file: str = "<text>") -> FileReport:
+    """Validate manifests held in memory (API requests, tests); `file` names them in errors."""
+    return _validate(file, lambda out: load_text(text, file, out))
+
+
+def _validate(file: str, load) -> FileReport:  # type: ignore[no-untyped-def]
+    out = Collector(file)
+    report = FileReport(file)
+    for doc in load(out):
         _check_document(doc, out, report)
     unique = {(d.pos, d.code, d.message): d for d in out.items}  # a list's timeframe is checked per side
     report.diagnostics = sorted(unique.values(), key=lambda d: (d.pos.line, d.pos.column, d.code))
@@ -122,7 +132,14 @@ def validate_paths(paths: Iterable[str | Path]) -> tuple[list[FileReport], list[
 
 def load_strategy(path: str | Path) -> Strategy:
     """The single Strategy of a file, or ManifestError with every diagnostic."""
-    report = validate_file(path)
+    return _single_strategy(validate_file(path), str(path))
+
+
+def strategy_from_text(text: str, file: str = "<text>") -> Strategy:
+    return _single_strategy(validate_text(text, file), file)
+
+
+def _single_strategy(report: FileReport, path: str) -> Strategy:
     errors = [d for d in report.diagnostics if d.severity is Severity.ERROR]
     if errors:
         raise ManifestError(errors)

@@ -30,6 +30,9 @@ __all__ = ["Plan", "build_plan", "CONVERGENCE_PER_PERIOD"]
 CONVERGENCE_PER_PERIOD = 21
 _CONVERGENCE_NO_PERIOD = 600   # Hilbert-transform family: no period parameter
 _PATH_DEPENDENT = {"obv", "ad", "adosc", "vwap"}
+# Recursive (EMA-based) functions TA-Lib does not flag as having an unstable period.
+_RECURSIVE = {"macd", "macdfix", "trix", "dema", "tema", "adxr", "stochrsi", "kdj", "ha"}
+_RECURSIVE_MA_TYPES = {1, 3, 4, 6, 7, 8}  # EMA DEMA TEMA KAMA MAMA T3 (SMA, WMA, TRIMA are finite)
 
 
 def _ratio(tf: str, base: str) -> int:
@@ -88,7 +91,9 @@ def _own_lookback(node: Term) -> tuple[int, int]:
     params = dict(node.params)
     lookback = spec.lookback(params)
     convergence = 0
-    if spec.unstable:
+    recursive = spec.unstable or node.func in _RECURSIVE or any(
+        "matype" in k and int(v) in _RECURSIVE_MA_TYPES for k, v in params.items())
+    if recursive:
         periods = [v for k, v in params.items() if "period" in k]
         convergence = int(CONVERGENCE_PER_PERIOD * max(periods)) if periods else _CONVERGENCE_NO_PERIOD
     return max(lookback, 0), convergence

@@ -41,6 +41,16 @@ def _register() -> None:
                 raise
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Exceptions that mean "fix your input": a message, exit 1, never a traceback."""
+    from engine.backtest.settings import SettingsError
+    from engine.data.errors import DataError
+    from engine.data.gaps import GapError
+    from engine.kernel.config import KernelConfigError
+    from engine.store.runs import RunLookupError, StoreUnavailableError
+    return (DataError, GapError, SettingsError, KernelConfigError, RunLookupError, StoreUnavailableError)
+
+
 def main(argv: list[str] | None = None) -> int:
     _register()
     try:
@@ -59,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ManifestError as exc:
         print(render(exc.diagnostics, "text", len({d.file for d in exc.diagnostics})), file=sys.stderr)
+        return 1
+    except _user_errors() as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         return 1
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -1,0 +1,1 @@
+"""Backtest: load a market, compile and evaluate a strategy, run the kernel, measure."""

@@ -1,0 +1,42 @@
+"""What a backtest run is given besides the strategy: data, range, account, costs."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from engine.data.gaps import GAP_POLICIES
+
+__all__ = ["BacktestSettings", "SettingsError"]
+
+
+class SettingsError(ValueError):
+    """A setting is out of range; the message names the option to fix."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacktestSettings:
+    data: str | None = None                  # store dir or candle file; None = sample market
+    symbols: tuple[str, ...] = ()            # empty = what the data holds (sample: BTC/USDT)
+    start: str | None = None                 # ISO-8601 UTC, inclusive
+    end: str | None = None                   # ISO-8601 UTC, exclusive
+    fee: float = 0.001                       # per side
+    slippage_bps: float = 0.0
+    balance: float = 10_000.0
+    gaps: str = "fill"
+    price_tick: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.fee < 0.1:
+            raise SettingsError(f"--fee {self.fee} is a fraction per side; use e.g. 0.001 for 0.1%")
+        if self.slippage_bps < 0:
+            raise SettingsError(f"--slippage {self.slippage_bps} must be >= 0 basis points")
+        if self.balance <= 0:
+            raise SettingsError(f"--balance {self.balance} must be positive")
+        if self.gaps not in GAP_POLICIES:
+            raise SettingsError(f"gap policy '{self.gaps}' is not one of {', '.join(GAP_POLICIES)}")
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["symbols"] = list(self.symbols)
+        return data

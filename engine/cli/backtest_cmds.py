@@ -1,0 +1,174 @@
+"""`superbot backtest STRATEGY` and `superbot backtest list | show ID | compare A B`."""
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from compiler.validate import load_strategy
+from engine.backtest.session import BacktestRun, BacktestSession, open_session
+from engine.backtest.settings import BacktestSettings
+from engine.cli.app import UsageError, app, console, err_console
+from engine.data.gaps import GAP_POLICIES
+
+__all__ = ["run_backtest", "backtest_options"]
+
+
+class _BacktestGroup(click.Group):
+    """`backtest FILE ...` runs a backtest; `backtest list|show|compare` look at kept runs."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "run", self.commands["run"], args
+        return super().resolve_command(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "STRATEGY.yaml [OPTIONS] | list | show ID | compare A B")
+
+
+@app.group(cls=_BacktestGroup, invoke_without_command=False)
+def backtest() -> None:
+    """Backtest a strategy on history (the sample market when no --data is given)."""
+
+
+def backtest_options(func):  # type: ignore[no-untyped-def]
+    """The options every historical mode shares (backtest, optimize)."""
+    options = [
+        click.option("--data", type=click.Path(), help="Store directory or candle file (default: sample market)."),
+        click.option("--symbols", help="Comma-separated symbols, e.g. BTC/USDT,ETH/USDT."),
+        click.option("--from", "start", help="Start, ISO-8601 date or datetime (UTC), inclusive."),
+        click.option("--to", "end", help="End, ISO-8601 date or datetime (UTC), exclusive."),
+        click.option("--fee", type=float, default=0.001, show_default=True, help="Fee per side (fraction)."),
+        click.option("--slippage", type=float, default=0.0, show_default=True, help="Slippage in basis points."),
+        click.option("--balance", type=float, default=10_000.0, show_default=True, help="Starting balance (quote)."),
+        click.option("--gaps", type=click.Choice(GAP_POLICIES), default="fill", show_default=True,
+                     help="Missing candles: fill (flat, zero volume), drop, or error."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def settings_from(data: str | None, symbols: str | None, start: str | None, end: str | None, fee: float,
+                  slippage: float, balance: float, gaps: str) -> BacktestSettings:
+    syms = tuple(s.strip().upper() for s in symbols.split(",") if s.strip()) if symbols else ()
+    return BacktestSettings(data=data, symbols=syms, start=start, end=end, fee=fee, slippage_bps=slippage,
+                            balance=balance, gaps=gaps)
+
+
+def _write_trades_csv(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields = ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "amount", "stake",
+              "profit_ratio", "profit_abs", "fees", "exit_reason"]
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def _save(run: BacktestRun, settings: BacktestSettings, timings: dict[str, float]) -> str | None:
+    from engine.store.runs import open_store
+    try:
+        with open_store() as store:
+            return store.save_run(run.result, strategy_name=run.strategy.name, strategy_hash=run.strategy.digest,
+                                  params=dict(run.compiled.bound.params), metrics=run.metrics,
+                                  settings={**settings.as_dict(), "timings_ms": timings})
+    except Exception as exc:  # keeping results must never fail the backtest itself
+        err_console.print(f"[yellow]warning:[/yellow] run not kept ({exc})", highlight=False)
+        return None
+
+
+def run_backtest(strategy_path: Path, settings: BacktestSettings, *, json_out: bool = False,
+                 trades_csv: Path | None = None, report: Path | None = None, keep: bool = True) -> int:
+    t0 = time.perf_counter()
+    strategy = load_strategy(strategy_path)
+    t_parse = (time.perf_counter() - t0) * 1e3
+    session, load_ms = open_session(strategy, settings)
+    run = session.run()
+    timings = {"load": round(load_ms + t_parse, 3), **{k: round(v, 3) for k, v in run.timings.items()}}
+    records = run.result.trades.to_records(run.result.symbols)
+    run_id = _save(run, settings, timings) if keep else None
+    if trades_csv:
+        _write_trades_csv(trades_csv, records)
+    report_path = _write_report(report, session, run) if report else None
+    if json_out:
+        click.echo(json.dumps({"run_id": run_id, "strategy": strategy.name, "metrics": run.metrics,
+                               "trades": records, "timings": timings,
+                               "gaps_filled": session.market.gaps_filled,
+                               "report": str(report_path) if report_path else None}, indent=2, default=str))
+        return 0
+    from engine.report.terminal import render_summary
+    render_summary(run.metrics, console)
+    filled = {s: n for s, n in session.market.gaps_filled.items() if n}
+    if filled:
+        console.print("gaps filled with flat candles: " + ", ".join(f"{s}: {n}" for s, n in filled.items()))
+    console.print("time (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
+    if run_id:
+        console.print(f"run kept as [bold]{run_id[:8]}[/bold] (superbot backtest show {run_id[:8]})")
+    if trades_csv:
+        console.print(f"trades written to {trades_csv}")
+    if report_path:
+        console.print(f"report written to [bold]{report_path}[/bold]")
+    return 0
+
+
+def _write_report(path: Path, session: BacktestSession, run: BacktestRun) -> Path:
+    from engine.report.html import write_html_report
+    title = f"{run.strategy.name} — {', '.join(run.result.symbols)} {run.result.timeframe}"
+    return write_html_report(path, run.result, run.market.candles, session.indicators(run.compiled),
+                             run.metrics, title)
+
+
+@backtest.command("run", hidden=True)
+@click.argument("strategy", type=click.Path(path_type=Path))
+@backtest_options
+@click.option("--json", "json_out", is_flag=True, help="Print metrics, trades and timings as JSON.")
+@click.option("--trades", "trades_csv", type=click.Path(path_type=Path), help="Write the trades to a CSV file.")
+@click.option("--report", type=click.Path(path_type=Path), help="Write a self-contained HTML report.")
+@click.option("--no-keep", is_flag=True, help="Do not keep this run in the results store.")
+def run_cmd(strategy: Path, data: str | None, symbols: str | None, start: str | None, end: str | None,
+            fee: float, slippage: float, balance: float, gaps: str, json_out: bool, trades_csv: Path | None,
+            report: Path | None, no_keep: bool) -> int:
+    """Backtest STRATEGY."""
+    if not strategy.is_file():
+        raise UsageError(f"no such file: {strategy}")
+    settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps)
+    return run_backtest(strategy, settings, json_out=json_out, trades_csv=trades_csv, report=report,
+                        keep=not no_keep)
+
+
+@backtest.command("list")
+@click.option("--strategy", help="Only runs of this strategy name.")
+@click.option("--limit", type=int, default=50, show_default=True)
+def list_cmd(strategy: str | None, limit: int) -> None:
+    """List kept backtest runs, newest first."""
+    from engine.report.runs_view import render_run_list
+    from engine.store.runs import open_store
+    with open_store() as store:
+        render_run_list(store.list_runs(strategy=strategy, limit=limit), console)
+
+
+@backtest.command("show")
+@click.argument("run_id")
+@click.option("--trades", "n_trades", type=int, default=20, show_default=True, help="Trades to list.")
+def show_cmd(run_id: str, n_trades: int) -> None:
+    """Show a kept run (a unique id prefix is enough)."""
+    from engine.report.runs_view import render_run
+    from engine.store.runs import open_store
+    with open_store() as store:
+        render_run(store.get_run(run_id), console, trades=n_trades)
+
+
+@backtest.command("compare")
+@click.argument("a")
+@click.argument("b")
+def compare_cmd(a: str, b: str) -> None:
+    """Compare two kept runs: parameters, settings and metrics side by side."""
+    from engine.report.runs_view import render_comparison
+    from engine.store.runs import open_store
+    with open_store() as store:
+        render_comparison(store.compare_runs(a, b), console)

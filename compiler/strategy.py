@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +103,7 @@ class Strategy:
     sizing: SizingSpec
     digest: str
     source: Any = field(repr=False, compare=False, default=None)
+    used_params: frozenset[str] = frozenset()   # referenced by a condition or a risk value
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.params.items()}
@@ -141,10 +142,14 @@ def _read_params(doc: Document, out: Collector) -> dict[str, ParamDef]:
         if not isinstance(body, dict) or "default" not in body:
             continue  # the schema reported it
         kinds = [k for k in ("int", "float", "choice") if k in body]
+        # a parameter whose declaration is broken still exists: keep it as fixed, so that its
+        # references do not add 'unknown parameter' errors to the one that matters
+        fixed = ParamDef(name, body["default"], "fixed", stage=body.get("stage", "indicators"))
         if len(kinds) > 1:
             out.error(doc.source.key((*path, kinds[1])), "C011",
                       f"parameter '{name}' has both '{kinds[0]}' and '{kinds[1]}'",
                       "give one of int, float or choice", path_text(path))
+            params[name] = fixed
             continue
         default = body["default"]
         kind = kinds[0] if kinds else "fixed"
@@ -152,12 +157,14 @@ def _read_params(doc: Document, out: Collector) -> dict[str, ParamDef]:
             bounds = body[kind]
             if not (isinstance(bounds, list) and len(bounds) == 2
                     and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)):
+                params[name] = fixed
                 continue  # the schema reported it
             lo, hi = bounds
             if lo > hi:
                 out.error(doc.source.value((*path, kind)), "C011",
                           f"range of '{name}' is empty: low {lo} is above high {hi}",
                           f"write {kind}: [{hi}, {lo}]", path_text((*path, kind)))
+                params[name] = fixed
                 continue
             if body.get("log") and lo <= 0:
                 out.error(doc.source.key((*path, "log")), "C011",
@@ -167,6 +174,7 @@ def _read_params(doc: Document, out: Collector) -> dict[str, ParamDef]:
                          stage=body.get("stage", "indicators"))
         elif kind == "choice":
             if not isinstance(body["choice"], list):
+                params[name] = fixed
                 continue
             p = ParamDef(name, default, kind, choices=tuple(body["choice"]),
                          stage=body.get("stage", "indicators"))
@@ -216,6 +224,37 @@ def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], condition
                 break
 
 
+# What a risk or sizing value must be. The schema checks written numbers; a `$param` it sees only
+# as a name, so the default and range of the parameter are checked against these.
+_LIMITS: dict[YamlPath, tuple[Callable[[float], bool], str]] = {
+    ("spec", "risk", "stoploss"): (lambda x: -1 <= x < 0, "below 0 and at least -1"),
+    ("spec", "risk", "trailing_stop", "trigger"): (lambda x: x >= 0, "at least 0"),
+    ("spec", "risk", "trailing_stop", "distance"): (lambda x: 0 < x <= 1, "above 0 and at most 1"),
+    ("spec", "sizing", "stake"): (lambda x: x > 0, "above 0"),
+    ("spec", "sizing", "risk_per_trade"): (lambda x: 0 < x <= 1, "above 0 and at most 1"),
+}
+
+
+def _check_limit(doc: Document, path: YamlPath, p: ParamDef, out: Collector) -> bool:
+    """False (and an error at the parameter) when `p` can take a value the field at `path` rejects."""
+    limit = _LIMITS.get(path)
+    if limit is None:
+        return True
+    ok, rule = limit
+    ppath: YamlPath = ("spec", "params", p.name)
+    candidates: list[tuple[str, Any, YamlPath]] = [("default", p.default, (*ppath, "default"))]
+    if p.kind in ("int", "float"):
+        candidates += [("range low", p.low, (*ppath, p.kind)), ("range high", p.high, (*ppath, p.kind))]
+    candidates += [("choice", c, (*ppath, "choice", i)) for i, c in enumerate(p.choices)]
+    for what, x, where in candidates:
+        if isinstance(x, (int, float)) and not isinstance(x, bool) and not ok(x):
+            out.error(doc.source.value(where), "C014",
+                      f"'${p.name}' is used as {path_text(path)}, which must be {rule}, but its {what} is {x:g}",
+                      f"keep the default and the range of '{p.name}' {rule}", path_text(where))
+            return False
+    return True
+
+
 def _value(doc: Document, path: YamlPath, params: dict[str, ParamDef], used: set[str], out: Collector,
            raw: Any) -> Value | None:
     if raw is None:
@@ -234,7 +273,7 @@ def _value(doc: Document, path: YamlPath, params: dict[str, ParamDef], used: set
             out.error(doc.source.text_start(path), "C004", f"parameter '{raw}' is not numeric",
                       "risk values need numbers", path_text(path))
             return None
-        return raw
+        return raw if _check_limit(doc, path, params[name], out) else None
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return float(raw)
     return None
@@ -324,5 +363,6 @@ def check_strategy(doc: Document, out: Collector) -> Strategy | None:
     return Strategy(
         name=doc.data["metadata"]["name"], file=doc.file, timeframe=timeframe, params=params,
         entry=entry, exit=exit_, risk=risk, sizing=sizing, digest=_digest(doc.data), source=doc,
+        used_params=frozenset(used),
     )
 

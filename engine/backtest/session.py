@@ -62,6 +62,9 @@ def kernel_config(bound: BoundStrategy, settings: BacktestSettings, timeframe: s
 
 
 class BacktestSession:
+    """Signals are evaluated on the whole loaded history (they are causal: a test proves no
+    look-ahead), so any sub-range — a walk-forward fold — is a slice, not a re-evaluation."""
+
     def __init__(self, strategy: Strategy, market: Market, settings: BacktestSettings, start_index: int):
         self.strategy = strategy
         self.market = market
@@ -69,28 +72,45 @@ class BacktestSession:
         self.start = start_index
         self.traded = market.take(start_index, len(market.time))
         self.evaluators = {s: Evaluator(market.candles[s]) for s in market.symbols}
-        self._prices = {f: self.traded.stacked(f) for f in ("open", "high", "low", "close")}
-        self._closes = {s: self.traded.candles[s].close for s in market.symbols}
+        self._prices = {f: market.stacked(f) for f in ("open", "high", "low", "close")}
 
-    def run(self, params: Mapping[str, Any] | None = None, *, metrics: bool = True) -> BacktestRun:
-        timings: dict[str, float] = {}
+    @property
+    def bars(self) -> int:
+        return len(self.market.time)
+
+    def signals(self, compiled: Compiled) -> dict[str, np.ndarray]:
+        """[n_bars, n_symbols] boolean arrays over the whole loaded history."""
+        per_symbol = [self.evaluators[s].signals(compiled) for s in self.market.symbols]
+        if len(per_symbol) == 1:
+            return {name: mask.reshape(-1, 1) for name, mask in per_symbol[0].items()}
+        return {name: np.column_stack([sig[name] for sig in per_symbol]) for name in per_symbol[0]}
+
+    def simulate(self, compiled: Compiled, signals: dict[str, np.ndarray],
+                 span: tuple[int, int] | None = None) -> SimResult:
+        """The kernel over bars [a, b) of the loaded history (default: the traded range)."""
+        a, b = span or (self.start, self.bars)
+        config = kernel_config(compiled.bound, self.settings, self.market.timeframe)
+        p = self._prices
+        return simulate(self.market.time[a:b], p["open"][a:b], p["high"][a:b], p["low"][a:b], p["close"][a:b],
+                        {k: v[a:b] for k, v in signals.items()}, config, self.market.symbols)
+
+    def run(self, params: Mapping[str, Any] | None = None, *, span: tuple[int, int] | None = None,
+            metrics: bool = True) -> BacktestRun:
+        a, b = span or (self.start, self.bars)
         t0 = time.perf_counter()
         compiled = compile_strategy(self.strategy, params)
         t1 = time.perf_counter()
-        per_symbol = {s: ev.signals(compiled) for s, ev in self.evaluators.items()}
-        signals = {name: np.column_stack([per_symbol[s][name][self.start:] for s in self.market.symbols])
-                   for name in ("entry_long", "exit_long", "entry_short", "exit_short")}
+        signals = self.signals(compiled)
         t2 = time.perf_counter()
-        config = kernel_config(compiled.bound, self.settings, self.market.timeframe)
-        result = simulate(self.traded.time, self._prices["open"], self._prices["high"], self._prices["low"],
-                          self._prices["close"], signals, config, self.market.symbols)
+        result = self.simulate(compiled, signals, (a, b))
         t3 = time.perf_counter()
-        measured = compute_metrics(result, self._closes) if metrics else {}
+        closes = {s: self.market.candles[s].close[a:b] for s in self.market.symbols}
+        measured = compute_metrics(result, closes) if metrics else {}
         t4 = time.perf_counter()
-        timings.update(compile=(t1 - t0) * 1e3, evaluate=(t2 - t1) * 1e3, simulate=(t3 - t2) * 1e3,
+        timings = dict(compile=(t1 - t0) * 1e3, evaluate=(t2 - t1) * 1e3, simulate=(t3 - t2) * 1e3,
                        metrics=(t4 - t3) * 1e3)
-        return BacktestRun(self.strategy, compiled, self.traded, result, measured, timings,
-                           {s: {k: v[self.start:] for k, v in sig.items()} for s, sig in per_symbol.items()})
+        per_symbol = {s: {k: v[a:b, i] for k, v in signals.items()} for i, s in enumerate(self.market.symbols)}
+        return BacktestRun(self.strategy, compiled, self.market.take(a, b), result, measured, timings, per_symbol)
 
     def indicators(self, compiled: Compiled) -> dict[str, dict[str, np.ndarray]]:
         """Each DAG indicator's values on the traded range, per symbol (for reports)."""

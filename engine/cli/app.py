@@ -33,7 +33,8 @@ class UsageError(Exception):
 
 def _register() -> None:
     from engine.cli import manifest_cmds  # noqa: F401  (registers validate, schema, compile, indicators)
-    for module in ("engine.cli.data_cmds", "engine.cli.backtest_cmds"):
+    for module in ("engine.cli.data_cmds", "engine.cli.backtest_cmds", "engine.cli.optimize_cmds",
+                   "engine.cli.apply_cmds"):
         try:
             __import__(module)
         except ModuleNotFoundError as exc:
@@ -47,8 +48,11 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.data.errors import DataError
     from engine.data.gaps import GapError
     from engine.kernel.config import KernelConfigError
+    from engine.optimize.objective import ObjectiveError
+    from engine.optimize.space import SpaceError
     from engine.store.runs import RunLookupError, StoreUnavailableError
-    return (DataError, GapError, SettingsError, KernelConfigError, RunLookupError, StoreUnavailableError)
+    return (DataError, GapError, SettingsError, KernelConfigError, RunLookupError, StoreUnavailableError,
+            ObjectiveError, SpaceError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -83,12 +83,13 @@ def _save(run: BacktestRun, settings: BacktestSettings, timings: dict[str, float
 
 
 def run_backtest(strategy_path: Path, settings: BacktestSettings, *, json_out: bool = False,
-                 trades_csv: Path | None = None, report: Path | None = None, keep: bool = True) -> int:
+                 trades_csv: Path | None = None, report: Path | None = None, keep: bool = True,
+                 overrides: dict[str, Any] | None = None) -> int:
     t0 = time.perf_counter()
     strategy = load_strategy(strategy_path)
     t_parse = (time.perf_counter() - t0) * 1e3
     session, load_ms = open_session(strategy, settings)
-    run = session.run()
+    run = session.run(overrides)
     timings = {"load": round(load_ms + t_parse, 3), **{k: round(v, 3) for k, v in run.timings.items()}}
     records = run.result.trades.to_records(run.result.symbols)
     run_id = _save(run, settings, timings) if keep else None

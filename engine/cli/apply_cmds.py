@@ -1,0 +1,62 @@
+"""`superbot apply -f FILE`: run what a deployment manifest describes.
+
+Historical modes (backtest, optimize) run here and now, with the
+deployment's data, account and optimizer settings. The long-running modes
+(paper, demo, live, replay) are reconciled by the daemon (`superbot serve`),
+which is not part of this release: apply says so instead of pretending.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from compiler.deployment import Deployment
+from compiler.validate import load_deployment
+from engine.backtest.settings import BacktestSettings
+from engine.cli.app import UsageError, app, err_console
+from engine.cli.backtest_cmds import run_backtest
+from engine.cli.optimize_cmds import run_optimize
+from engine.optimize.objective import make_objective
+from engine.optimize.run import OptimizeOptions
+
+
+def _settings(dep: Deployment, symbols: tuple[str, ...]) -> BacktestSettings:
+    data = dep.spec.get("data") or {}
+    account = dep.spec.get("account") or {}
+    path = data.get("path")
+    if path and not Path(path).is_absolute():
+        path = str(Path(dep.file).parent / path)
+    return BacktestSettings(data=path, symbols=symbols, start=data.get("from"), end=data.get("to"),
+                            fee=float(account.get("fee", 0.001)), slippage_bps=float(account.get("slippage_bps", 0)),
+                            balance=float(account.get("balance", 10_000)), gaps=data.get("gaps", "fill"))
+
+
+@app.command("apply")
+@click.option("-f", "--file", "file", required=True, type=click.Path(path_type=Path), help="Deployment manifest.")
+@click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")
+@click.option("--yes", is_flag=True, help="Do not ask before writing optimized defaults.")
+def apply_cmd(file: Path, json_out: bool, yes: bool) -> int:
+    """Run the deployment in FILE (backtest and optimize modes)."""
+    if not file.is_file():
+        raise UsageError(f"no such file: {file}")
+    dep = load_deployment(file)
+    if dep.mode not in ("backtest", "optimize"):
+        err_console.print(f"[red]error:[/red] mode '{dep.mode}' runs under the daemon (`superbot serve`), "
+                          "which this release does not include yet; backtest and optimize run now",
+                          highlight=False)
+        return 1
+    code = 0
+    for ref in dep.strategies:
+        settings = _settings(dep, ref.symbols)
+        if dep.mode == "backtest":
+            code |= run_backtest(ref.path, settings, json_out=json_out, overrides=ref.params)
+        else:
+            opt = dep.spec.get("optimize") or {}
+            options = OptimizeOptions(
+                objective=make_objective(opt.get("objective", "sharpe"), int(opt.get("min_trades", 0))),
+                trials=int(opt.get("trials", 100)), sampler=opt.get("sampler", "tpe"), seed=opt.get("seed"),
+                stages=opt.get("stages", "all"), storage=opt.get("storage"), study=opt.get("study"),
+                walk_forward=opt.get("walk_forward"))
+            code |= run_optimize(ref.path, settings, options, json_out=json_out, apply=False, yes=yes)
+    return code

@@ -1,0 +1,188 @@
+"""`superbot optimize STRATEGY` and `superbot params apply STUDY STRATEGY`."""
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from compiler.validate import load_strategy
+from dsl.edit import set_param_defaults
+from engine.backtest.session import open_session
+from engine.cli.app import UsageError, app, console, err_console
+from engine.cli.backtest_cmds import backtest_options, settings_from
+from engine.optimize.objective import make_objective
+from engine.optimize.run import OptimizeOptions, OptimizeResult, check_space, optimize
+from engine.optimize.study import SAMPLERS
+
+__all__ = ["run_optimize", "apply_params"]
+
+
+def _summary(result: OptimizeResult) -> dict[str, Any]:
+    trials = [t for s in result.stages for t in s.trials]
+    return {
+        "strategy": result.strategy,
+        "n_trials": result.n_trials,
+        "best": {"params": result.best_params, "value": result.best_value},
+        "elapsed_ms": round(sum(s.elapsed_ms for s in result.stages), 3),
+        "interrupted": result.interrupted,
+        "stages": [{"stage": s.stage, "study": s.study, "n_trials": s.n_trials, "best_params": s.best_params,
+                    "best_value": s.best_value, "elapsed_ms": round(s.elapsed_ms, 3), "importance": s.importance}
+                   for s in result.stages],
+        "folds": [f.__dict__ for f in result.folds],
+        "trials": trials,
+    }
+
+
+def _print(result: OptimizeResult, top: int = 10) -> None:
+    for stage in result.stages:
+        table = Table(title=f"stage {stage.stage} — study {stage.study} ({stage.n_trials} trials)")
+        names = list(stage.best_params) or sorted({k for t in stage.trials for k in t["params"]})
+        for col in ["#", "value", "trades", *names]:
+            table.add_column(col, justify="right")
+        ranked = sorted((t for t in stage.trials if t["value"] is not None), key=lambda t: -t["value"])
+        for t in ranked[:top]:
+            table.add_row(str(t["number"]), f"{t['value']:.4g}", str(t["n_trades"]),
+                          *[str(t["params"].get(n, "")) for n in names])
+        console.print(table)
+        if stage.importance:
+            console.print("importance: " + ", ".join(f"{k} {v:.2f}" for k, v in stage.importance.items()))
+    if result.folds:
+        table = Table(title="walk-forward: in-sample vs out-of-sample")
+        for col in ("fold", "in-sample", "out-of-sample", "IS value", "OOS value", "OOS/IS", "warning"):
+            table.add_column(col)
+        for f in result.folds:
+            ratio = (f"{f.out_of_sample_value / f.in_sample_value:.2f}"
+                     if f.in_sample_value and f.out_of_sample_value is not None else "-")
+            fmt = lambda v: "-" if v is None else f"{v:.4g}"  # noqa: E731
+            table.add_row(str(f.index), f"{f.in_sample['from'][:10]}..{f.in_sample['to'][:10]}",
+                          f"{f.out_of_sample['from'][:10]}..{f.out_of_sample['to'][:10]}",
+                          fmt(f.in_sample_value), fmt(f.out_of_sample_value), ratio, f.warning or "")
+        console.print(table)
+        if any(f.warning for f in result.folds):
+            err_console.print("[yellow]warning:[/yellow] out-of-sample results collapse in some folds: "
+                              "the parameters may be overfitted", highlight=False)
+    console.print(f"best: {result.best_params} -> {result.best_value}")
+
+
+def apply_params(strategy_path: Path, values: dict[str, Any], yes: bool) -> bool:
+    """Show the diff of writing `values` as defaults; write it when confirmed."""
+    text = strategy_path.read_text(encoding="utf-8")
+    new = set_param_defaults(text, values, str(strategy_path))
+    if new == text:
+        console.print("the strategy already has these defaults")
+        return False
+    diff = "".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True),
+                                        str(strategy_path), str(strategy_path)))
+    click.echo(diff, err=not sys.stdout.isatty())
+    if not yes:
+        if not sys.stdin.isatty():
+            err_console.print("not applied: no terminal to confirm on; pass --yes to apply", highlight=False)
+            return False
+        if not click.confirm(f"write these defaults into {strategy_path}?", default=False):
+            return False
+    tmp = strategy_path.with_suffix(strategy_path.suffix + ".tmp")
+    tmp.write_text(new, encoding="utf-8")
+    tmp.replace(strategy_path)
+    console.print(f"defaults written to {strategy_path}")
+    return True
+
+
+def run_optimize(strategy_path: Path, settings: Any, options: OptimizeOptions, *, json_out: bool,
+                 apply: bool, yes: bool) -> int:
+    strategy = load_strategy(strategy_path)
+    check_space(strategy, set(strategy.used_params))
+    session, _ = open_session(strategy, settings)
+    total = options.trials
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, disable=json_out or not err_console.is_terminal) as bar:
+        task = bar.add_task("optimizing", total=total)
+
+        def progress(step: int, best: float | None) -> None:
+            bar.update(task, advance=step, description=f"optimizing (best {best:.4g})" if best is not None
+                       else "optimizing")
+
+        result = optimize(session, options, progress)
+    if json_out:
+        click.echo(json.dumps(_summary(result), indent=2, default=str))
+    else:
+        _print(result)
+    if result.interrupted:
+        err_console.print("interrupted: finished trials are kept", highlight=False)
+    if apply and result.best_params:
+        apply_params(strategy_path, result.best_params, yes)
+    return 0
+
+
+@app.command("optimize")
+@click.argument("strategy", type=click.Path(path_type=Path))
+@backtest_options
+@click.option("--trials", type=int, default=100, show_default=True, help="Trials per stage (per fold).")
+@click.option("--timeout", type=float, help="Stop a stage after this many seconds.")
+@click.option("--objective", default="sharpe", show_default=True,
+              help="sharpe, sortino, calmar, profit, profit_factor, expectancy, or an expression over metrics.")
+@click.option("--min-trades", type=int, default=0, show_default=True, help="Reject trials with fewer trades.")
+@click.option("--sampler", type=click.Choice(SAMPLERS), default="tpe", show_default=True)
+@click.option("--seed", type=int, help="Sampler seed (reproducible studies).")
+@click.option("--stages", default="all", show_default=True, help="Stage order, e.g. risk,exit,indicators, or all.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes on this machine.")
+@click.option("--storage", help="Optuna storage URL (e.g. postgresql://host/db) to share a study between machines.")
+@click.option("--study", help="Study name (workers with the same name and storage join one study).")
+@click.option("--walk-forward", type=int, help="Walk-forward folds (optimize in sample, test out of sample).")
+@click.option("--anchored", is_flag=True, help="Walk-forward in-sample windows all start at the beginning.")
+@click.option("--json", "json_out", is_flag=True, help="Machine-readable result.")
+@click.option("--apply", is_flag=True, help="Write the best values into the strategy as new defaults.")
+@click.option("--yes", is_flag=True, help="Apply without asking.")
+def optimize_cmd(strategy: Path, data: str | None, symbols: str | None, start: str | None, end: str | None,
+                 fee: float, slippage: float, balance: float, gaps: str, trials: int, timeout: float | None,
+                 objective: str, min_trades: int, sampler: str, seed: int | None, stages: str, jobs: int,
+                 storage: str | None, study: str | None, walk_forward: int | None, anchored: bool,
+                 json_out: bool, apply: bool, yes: bool) -> int:
+    """Optimize STRATEGY's parameters with Optuna (staged, optionally walk-forward)."""
+    if not strategy.is_file():
+        raise UsageError(f"no such file: {strategy}")
+    if jobs < 1 or trials < 1:
+        raise UsageError("--jobs and --trials must be at least 1")
+    if storage and not study:
+        raise UsageError("--storage needs --study NAME so that workers join the same study")
+    settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps)
+    options = OptimizeOptions(objective=make_objective(objective, min_trades), trials=trials, timeout=timeout,
+                              sampler=sampler, seed=seed, stages=stages, storage=storage, study=study, jobs=jobs,
+                              walk_forward=walk_forward, anchored=anchored)
+    return run_optimize(strategy, settings, options, json_out=json_out, apply=apply, yes=yes)
+
+
+@app.group("params")
+def params_group() -> None:
+    """Parameter values: apply the best of a stored study to a strategy."""
+
+
+@params_group.command("apply")
+@click.argument("study")
+@click.argument("strategy", type=click.Path(path_type=Path))
+@click.option("--storage", help="Optuna storage URL (default: the local journal).")
+@click.option("--yes", is_flag=True, help="Apply without asking.")
+def params_apply(study: str, strategy: Path, storage: str | None, yes: bool) -> int:
+    """Write the best parameters of STUDY into STRATEGY as its new defaults."""
+    import optuna
+
+    from engine.optimize.storage import open_storage
+    if not strategy.is_file():
+        raise UsageError(f"no such file: {strategy}")
+    try:
+        loaded = optuna.load_study(study_name=study, storage=open_storage(storage))
+    except KeyError:
+        raise UsageError(f"no study named '{study}' in {storage or 'the local journal'}") from None
+    finite = [t for t in loaded.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+              if t.value is not None and t.value != float("-inf")]
+    if not finite:
+        raise UsageError(f"study '{study}' has no completed trial with a value")
+    best = max(finite, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
+    load_strategy(strategy)  # the target must be valid before it is edited
+    apply_params(strategy, dict(best.params), yes)
+    return 0

@@ -1,0 +1,1 @@
+"""Optimize: Optuna over compiled strategies — search space, objectives, stages, walk-forward."""

@@ -1,0 +1,110 @@
+"""Objectives: what a trial maximizes, computed as cheaply as the objective allows.
+
+A trial can cost about a millisecond, so the named objectives compute only
+what they need from the equity curve and the trades; an expression over
+metrics (`sharpe * 0.5 + profit_factor`) goes through the same grammar as
+conditions (never `eval`) and uses the full metrics.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dsl import ast
+from dsl.parse import ParseError, parse_expr
+from engine.kernel.trades import SimResult
+from engine.metrics import compute_metrics
+from engine.metrics.returns import (annualized_return, bar_returns, equity_curve, max_drawdown,
+                                    periods_per_year, sharpe_ratio, sortino_ratio)
+
+__all__ = ["NAMED", "Objective", "ObjectiveError", "make_objective"]
+
+
+class ObjectiveError(ValueError):
+    """The objective is not a known name or a valid expression over metrics."""
+
+
+def _curve_returns(r: SimResult) -> np.ndarray:
+    return bar_returns(equity_curve(np.asarray(r.equity, dtype=np.float64), r.starting_balance))
+
+
+def _profit(r: SimResult) -> float:
+    return float(r.equity[-1] / r.starting_balance - 1.0) if len(r.equity) else float("nan")
+
+
+def _calmar(r: SimResult) -> float:
+    curve = equity_curve(np.asarray(r.equity, dtype=np.float64), r.starting_balance)
+    depth = max_drawdown(curve).depth
+    annual = annualized_return(_profit(r), len(r.equity), periods_per_year(r.timeframe))
+    return annual / depth if depth > 0 else float("nan")
+
+
+def _profit_factor(r: SimResult) -> float:
+    p = r.trades.profit_abs
+    loss = -p[p < 0].sum()
+    return float(p[p > 0].sum() / loss) if loss > 0 else float("nan")
+
+
+NAMED: dict[str, Callable[[SimResult], float]] = {
+    "sharpe": lambda r: sharpe_ratio(_curve_returns(r), periods_per_year(r.timeframe)),
+    "sortino": lambda r: sortino_ratio(_curve_returns(r), periods_per_year(r.timeframe)),
+    "calmar": _calmar,
+    "profit": _profit,
+    "profit_factor": _profit_factor,
+    "expectancy": lambda r: float(r.trades.profit_abs.mean()) if len(r.trades) else float("nan"),
+}
+
+
+def _evaluate(node: ast.Expr, metrics: Mapping[str, Any]) -> float:
+    if isinstance(node, ast.Num):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        value = metrics.get(node.ident)
+        return float(value) if isinstance(value, (int, float)) and value is not None else float("nan")
+    if isinstance(node, ast.Neg):
+        return -_evaluate(node.operand, metrics)
+    if isinstance(node, ast.BinOp):
+        a, b = _evaluate(node.left, metrics), _evaluate(node.right, metrics)
+        if node.op == "+":
+            return a + b
+        if node.op == "-":
+            return a - b
+        if node.op == "*":
+            return a * b
+        return a / b if b else float("nan")
+    raise ObjectiveError(f"objective expressions use metric names, numbers and + - * / only, not {node!r}")
+
+
+@dataclass(frozen=True)
+class Objective:
+    text: str
+    fn: Callable[[SimResult], float]
+    min_trades: int = 0
+
+    def __call__(self, result: SimResult) -> float:
+        """The value to maximize; -inf when the trial has too few trades or no defined value."""
+        if len(result.trades) < self.min_trades:
+            return float("-inf")
+        value = self.fn(result)
+        return value if np.isfinite(value) else float("-inf")
+
+
+def make_objective(text: str, min_trades: int = 0) -> Objective:
+    name = text.strip()
+    if name in NAMED:
+        return Objective(name, NAMED[name], min_trades)
+    try:
+        tree = parse_expr(name)
+    except ParseError as exc:
+        raise ObjectiveError(f"objective '{text}' is neither one of {', '.join(NAMED)} nor an expression "
+                             f"over metrics ({exc})") from None
+    known = set(compute_metrics.__globals__.get("METRIC_NAMES", ())) or None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Call, ast.ParamRef, ast.At, ast.Shift)):
+            raise ObjectiveError(f"objective '{text}': use metric names, numbers and + - * / only")
+        if known and isinstance(node, ast.Name) and node.ident not in known:
+            raise ObjectiveError(f"objective '{text}': unknown metric '{node.ident}'")
+    return Objective(name, lambda r: _evaluate(tree, compute_metrics(r)), min_trades)

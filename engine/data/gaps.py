@@ -12,7 +12,7 @@ import numpy as np
 from compiler.timeframes import timeframe_ms
 from engine.data.candles import Candles
 
-__all__ = ["GAP_POLICIES", "GapError", "count_gaps", "fill_gaps"]
+__all__ = ["GAP_POLICIES", "GapError", "count_gaps", "fill_gaps", "missing_ranges"]
 
 GAP_POLICIES = ("fill", "drop", "error")
 
@@ -28,6 +28,16 @@ def count_gaps(candles: Candles) -> int:
     step = timeframe_ms(candles.timeframe)
     span = (int(candles.time[-1]) - int(candles.time[0])) // step + 1
     return span - len(candles)
+
+
+def missing_ranges(candles: Candles) -> list[tuple[int, int]]:
+    """Each run of missing candles as (open time of the first missing candle, how many)."""
+    if len(candles) < 2:
+        return []
+    step = timeframe_ms(candles.timeframe)
+    jumps = np.diff(candles.time) // step - 1
+    at = np.flatnonzero(jumps > 0)
+    return [(int(candles.time[i]) + step, int(jumps[i])) for i in at]
 
 
 def fill_gaps(candles: Candles, policy: str = "fill") -> tuple[Candles, int]:

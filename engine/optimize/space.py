@@ -68,7 +68,10 @@ def grid_points(dims: list[ParamDef]) -> Iterator[dict[str, Any]]:
 
 
 def stage_plan(strategy: Strategy, stages: str) -> list[list[ParamDef]]:
-    """`risk,exit,indicators` -> the dimensions of each stage in that order; `all` -> one stage."""
+    """`risk,exit,indicators` -> the dimensions of each stage in that order; `all` -> one stage.
+
+    Parameters of stages not listed keep their defaults (e.g. `--stages exit` re-tunes exits only).
+    """
     if stages.strip() == "all":
         dims = dimensions(strategy)
         return [dims] if dims else []
@@ -76,8 +79,8 @@ def stage_plan(strategy: Strategy, stages: str) -> list[list[ParamDef]]:
     unknown = [s for s in order if s not in STAGES]
     if unknown:
         raise SpaceError(f"unknown stage '{unknown[0]}'; stages are {', '.join(STAGES)} (or all)")
-    plan = [dimensions(strategy, [s]) for s in order]
-    missing = [p.name for p in dimensions(strategy) if p.stage not in order]
-    if missing:
-        raise SpaceError(f"parameters {', '.join(missing)} belong to no listed stage; add their stage to --stages")
+    plan = [dimensions(strategy, [s]) for s in order]  # unlisted stages keep their defaults
+    if not any(plan):
+        raise SpaceError(f"no parameter belongs to stage(s) {stages}; stages used: "
+                         + ", ".join(sorted({p.stage for p in dimensions(strategy)})))
     return [dims for dims in plan if dims]

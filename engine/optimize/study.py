@@ -217,8 +217,9 @@ def _run_shared(study: optuna.Study, dists: dict[str, Any], runner: TrialRunner,
                 trial = s.ask(dists)
             except KeyboardInterrupt:
                 return True
-            if n is not None and "fixed_params" not in trial.system_attrs:
-                # another worker took the last slot between our check and our ask
+            if n is not None and trial.number >= n:
+                # not one of the enqueued slots (numbered 0..n-1): another worker took the
+                # last slot between our check and our ask
                 s.tell(trial, state=optuna.trial.TrialState.FAIL)
                 break
             try:

@@ -1,0 +1,275 @@
+"""Optimize: planted optimum, stages, walk-forward, Ctrl-C, apply round-trip, shared PostgreSQL study."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from _market import START_MS, random_candles
+from compiler.validate import strategy_from_text
+from engine.backtest.market import Market
+from engine.backtest.session import BacktestSession
+from engine.backtest.settings import BacktestSettings
+from engine.data.candles import Candles
+from engine.optimize.objective import ObjectiveError, make_objective
+from engine.optimize.run import OptimizeOptions, check_space, optimize
+from engine.optimize.space import SpaceError, dimensions, grid_points, stage_plan
+from engine.optimize.storage import local_storage
+from engine.optimize.study import TrialRunner, run_stage
+from engine.optimize.walkforward import collapse_warning, make_folds
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path / "home"))
+
+
+def _session(strategy_text: str, candles: Candles) -> BacktestSession:
+    strategy = strategy_from_text(strategy_text)
+    market = Market((candles.symbol,), candles.timeframe, {candles.symbol: candles}, {candles.symbol: 0}, "test")
+    return BacktestSession(strategy, market, BacktestSettings(fee=0.001), 0)
+
+
+def _planted_market() -> Candles:
+    """Flat at 100; dips to 95 recover to 105 (good), dips to 97 fall on to 88 (bad)."""
+    close = np.full(2400, 100.0)
+    for k, start in enumerate(range(50, 2350, 50)):
+        if k % 2 == 0:
+            close[start] = 95.0
+            close[start + 1:start + 10] = 105.0
+        else:
+            close[start] = 97.0
+            close[start + 1:start + 10] = 88.0
+    open_ = np.concatenate(([100.0], close[:-1]))
+    high, low = np.maximum(open_, close), np.minimum(open_, close)
+    time = START_MS + np.arange(len(close), dtype=np.int64) * 300_000
+    return Candles.from_arrays("PLANT/USDT", "5m", time, open_, high, low, close, np.ones(len(close)))
+
+
+PLANTED = """
+apiVersion: superbot/v1
+kind: Strategy
+metadata: {name: planted}
+spec:
+  timeframe: 5m
+  params:
+    level: {default: 100, int: [90, 100]}
+  entry: {long: 'close < $level'}
+  exit: {long: 'close > 101 or close < 90'}
+"""
+
+
+def test_optimizer_finds_the_planted_optimum_within_few_trials() -> None:
+    session = _session(PLANTED, _planted_market())
+    options = OptimizeOptions(objective=make_objective("profit"), trials=25, sampler="tpe", seed=3)
+    result = optimize(session, options)
+    assert result.best_params == {"level": 96}
+    assert result.best_value is not None and result.best_value > 0
+
+
+def test_grid_sampler_visits_every_point_once() -> None:
+    session = _session(PLANTED, _planted_market())
+    result = optimize(session, OptimizeOptions(objective=make_objective("profit"), trials=100, sampler="grid"))
+    seen = [t["params"]["level"] for t in result.stages[0].trials]
+    assert sorted(seen) == list(range(90, 101))
+    assert result.best_params == {"level": 96}
+
+
+STAGED = """
+apiVersion: superbot/v1
+kind: Strategy
+metadata: {name: staged}
+spec:
+  timeframe: 5m
+  params:
+    n:    {default: 14, int: [5, 20]}
+    buy:  {default: 30, int: [20, 40]}
+    sell: {default: 70, int: [60, 80], stage: exit}
+    sl:   {default: -0.05, float: [-0.1, -0.02], step: 0.01, stage: risk}
+  entry: {long: 'rsi(close, $n) < $buy'}
+  exit: {long: 'rsi(close, $n) > $sell'}
+  risk: {stoploss: $sl}
+"""
+
+
+def test_stages_run_in_order_and_freeze_earlier_best_values() -> None:
+    session = _session(STAGED, random_candles(3000, "5m", seed=21))
+    options = OptimizeOptions(objective=make_objective("profit"), trials=8, sampler="random", seed=1,
+                              stages="risk,exit,indicators")
+    result = optimize(session, options)
+    assert [s.stage for s in result.stages] == ["risk", "exit", "indicators"]
+    assert set(result.stages[0].best_params) == {"sl"}
+    assert set(result.stages[1].best_params) == {"sell"}
+    assert set(result.best_params) == {"sl", "sell", "n", "buy"}
+    assert result.best_params["sl"] == result.stages[0].best_params["sl"]
+
+
+def test_stage_plan_rejects_an_unknown_stage_and_keeps_unlisted_stages_at_defaults() -> None:
+    strategy = strategy_from_text(STAGED)
+    with pytest.raises(SpaceError, match="unknown stage 'entry'"):
+        stage_plan(strategy, "entry,exit")
+    plan = stage_plan(strategy, "exit")
+    assert [[p.name for p in dims] for dims in plan] == [["sell"]]
+
+
+def test_space_rejects_a_ranged_param_no_condition_uses() -> None:
+    text = STAGED.replace("  risk: {stoploss: $sl}\n", "")
+    strategy = strategy_from_text(text)
+    with pytest.raises(SpaceError, match="sl have a range but no condition"):
+        check_space(strategy, set(strategy.used_params))
+
+
+def test_grid_needs_a_step_on_float_ranges() -> None:
+    strategy = strategy_from_text(STAGED.replace(", step: 0.01", ""))
+    with pytest.raises(SpaceError, match="float range without a step"):
+        list(grid_points(dimensions(strategy, ["risk"])))
+
+
+def test_walk_forward_folds_are_consecutive_and_out_of_sample_follows_in_sample() -> None:
+    folds = make_folds(100, 1100, 4)
+    assert [f.in_sample for f in folds] == [(100, 300), (300, 500), (500, 700), (700, 900)]
+    assert [f.out_of_sample for f in folds] == [(300, 500), (500, 700), (700, 900), (900, 1100)]
+    anchored = make_folds(100, 1100, 4, anchored=True)
+    assert [f.in_sample[0] for f in anchored] == [100] * 4
+
+
+def test_walk_forward_reports_in_and_out_of_sample_per_fold() -> None:
+    session = _session(STAGED, random_candles(4000, "5m", seed=22))
+    options = OptimizeOptions(objective=make_objective("profit"), trials=6, sampler="random", seed=2,
+                              walk_forward=3)
+    result = optimize(session, options)
+    assert len(result.folds) == 3
+    for fold in result.folds:
+        assert fold.in_sample["to"] < fold.out_of_sample["from"]
+        assert set(fold.params) == {"n", "buy", "sell", "sl"}
+
+
+def test_collapse_warning_flags_a_positive_in_sample_with_a_losing_out_of_sample() -> None:
+    assert collapse_warning(1.2, -0.1) == "out-of-sample objective is not positive while in-sample was"
+    assert collapse_warning(1.0, 0.9) is None
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_finished_trials() -> None:
+    session = _session(PLANTED, _planted_market())
+    runner = TrialRunner(session, make_objective("profit"), {})
+    calls = {"n": 0}
+
+    def interrupted(params):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return runner(params)
+
+    dims = dimensions(session.strategy)
+    result = run_stage(interrupted, dims, stage="all", study_name="ctrl-c", sampler="random", seed=1,  # type: ignore[arg-type]
+                       trials=50)
+    assert result.interrupted and result.n_trials == 4
+    kept = optuna.load_study(study_name="ctrl-c", storage=local_storage())
+    assert len(kept.trials) == 4
+
+
+def test_objective_expression_over_metrics_uses_the_grammar() -> None:
+    objective = make_objective("sharpe * 0.5 + profit_factor")
+    assert objective.text == "sharpe * 0.5 + profit_factor"
+    with pytest.raises(ObjectiveError, match="metric names, numbers"):
+        make_objective("ema(close, 3)")
+    with pytest.raises(ObjectiveError, match="neither one of"):
+        make_objective("sharpe +")
+
+
+def test_min_trades_rejects_trials_with_too_few_trades() -> None:
+    session = _session(PLANTED, _planted_market())
+    run = session.run({"level": 95}, metrics=False)
+    assert len(run.result.trades) == 0
+    assert make_objective("profit", min_trades=1)(run.result) == float("-inf")
+
+
+def test_apply_changes_only_the_numbers(tmp_path: Path) -> None:
+    target = tmp_path / "rsi.yaml"
+    original = (ROOT / "strategies" / "rsi_mean_reversion.yaml").read_text()
+    target.write_text(original)
+    code = subprocess.run([sys.executable, "-c", "import superbot,sys; sys.exit(superbot.main(sys.argv[1:]))",
+                           "params", "apply", "nope", str(target)], capture_output=True, text=True).returncode
+    assert code == 2  # no such study
+    from engine.cli.optimize_cmds import apply_params
+    assert apply_params(target, {"rsi_len": 9, "rsi_buy": 27, "sl": -0.0731}, yes=True)
+    new = target.read_text().splitlines()
+    old = original.splitlines()
+    changed = [(a, b) for a, b in zip(old, new) if a != b]
+    assert len(new) == len(old)
+    assert changed == [
+        ("    rsi_len:  {default: 14, int: [7, 21], description: RSI period}",
+         "    rsi_len:  {default: 9, int: [7, 21], description: RSI period}"),
+        ("    rsi_buy:  {default: 30, int: [15, 40], description: enter below this RSI}",
+         "    rsi_buy:  {default: 27, int: [15, 40], description: enter below this RSI}"),
+        ("    sl:       {default: -0.05, float: [-0.15, -0.02], stage: risk}",
+         "    sl:       {default: -0.0731, float: [-0.15, -0.02], stage: risk}"),
+    ]
+
+
+def test_apply_without_a_terminal_never_waits(tmp_path: Path) -> None:
+    target = tmp_path / "rsi.yaml"
+    target.write_text((ROOT / "strategies" / "rsi_mean_reversion.yaml").read_text())
+    from engine.cli.optimize_cmds import apply_params
+    before = target.read_text()
+    assert not apply_params(target, {"rsi_len": 9}, yes=False)  # pytest's stdin is not a terminal
+    assert target.read_text() == before
+
+
+# --- a study shared by two workers on PostgreSQL ----------------------------------------
+
+PG_URL = os.environ.get("SUPERBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> str | None:
+    try:
+        import sqlalchemy
+        engine = sqlalchemy.create_engine(PG_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}"
+
+
+def _candle_file(tmp_path: Path) -> Path:
+    c = random_candles(2500, "5m", seed=31, symbol="TEST/USDT")
+    rows = np.column_stack([c.time, c.open, c.high, c.low, c.close, c.volume]).tolist()
+    path = tmp_path / "TEST_USDT-5m.json"
+    path.write_text(json.dumps([[int(r[0]), *r[1:]] for r in rows]))
+    return path
+
+
+def test_two_workers_share_one_postgresql_study_without_duplicates(tmp_path: Path) -> None:
+    reason = _pg_available()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI must run this test)")
+        pytest.skip(reason)
+    strategy = tmp_path / "s.yaml"
+    strategy.write_text(STAGED)
+    data = _candle_file(tmp_path)
+    study = f"test-shared-{uuid.uuid4().hex[:8]}"
+    cmd = [sys.executable, "-c", "import superbot,sys; sys.exit(superbot.main(sys.argv[1:]))", "optimize",
+           str(strategy), "--data", str(data), "--stages", "exit", "--sampler", "grid", "--trials", "21",
+           "--storage", PG_URL, "--study", study, "--json"]
+    env = {**os.environ, "SUPERBOT_HOME": str(tmp_path / "home")}
+    workers = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outputs]
+    shared = optuna.load_study(study_name=f"{study}.exit", storage=PG_URL)
+    done = [t for t in shared.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 21
+    assert sorted(t.params["sell"] for t in done) == list(range(60, 81))
+    optuna.delete_study(study_name=f"{study}.exit", storage=PG_URL)

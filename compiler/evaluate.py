@@ -53,10 +53,16 @@ class CacheStats:
 
 
 def _lag(values: np.ndarray, bars: int) -> np.ndarray:
-    out = np.full(len(values), np.nan)
-    if bars < len(values):
-        out[bars:] = values[: len(values) - bars]
+    out = np.empty(len(values))
+    head = min(bars, len(values))
+    out[:head] = np.nan
+    out[head:] = values[: len(values) - head]
     return out
+
+
+def _previous(values: Any) -> Any:
+    """The value one bar earlier; a scalar is its own previous value."""
+    return values if np.isscalar(values) else _lag(values, 1)
 
 
 def _arith(op: str, a: Any, b: Any) -> np.ndarray:
@@ -201,8 +207,7 @@ class Evaluator:
             mask = _compare(">=", x, lo) & _compare("<=", x, hi)
         elif isinstance(pred, Crossing):
             a, b = self._on(pred.left, tf), self._on(pred.right, tf)
-            a_prev = _lag(np.broadcast_to(a, (n,)).astype(np.float64), 1)
-            b_prev = _lag(np.broadcast_to(b, (n,)).astype(np.float64), 1)
+            a_prev, b_prev = _previous(a), _previous(b)
             if pred.direction == "above":
                 mask = _compare(">", a, b) & _compare("<=", a_prev, b_prev)
             else:

@@ -1,0 +1,36 @@
+"""Where SuperBot keeps the user's things: one data directory, one default database.
+
+The root is `SUPERBOT_HOME` when set (tests and containers point it at a
+scratch directory), else `$XDG_DATA_HOME/superbot`, else
+`~/.local/share/superbot`. The results database defaults to SQLite in that
+directory; `SUPERBOT_DATABASE_URL` (or an explicit URL) selects another
+server, e.g. `postgresql+psycopg://user@host/db`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["DATABASE_FILE", "data_dir", "database_url"]
+
+DATABASE_FILE = "superbot.db"
+
+
+def data_dir() -> Path:
+    """The user's SuperBot data directory (not created here)."""
+    home = os.environ.get("SUPERBOT_HOME")
+    if home:
+        return Path(home).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "superbot"
+
+
+def database_url(url: str | None = None) -> str:
+    """`url` if given, else `SUPERBOT_DATABASE_URL`, else SQLite in `data_dir()`."""
+    if url:
+        return url
+    env = os.environ.get("SUPERBOT_DATABASE_URL")
+    if env:
+        return env
+    return f"sqlite:///{data_dir() / DATABASE_FILE}"

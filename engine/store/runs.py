@@ -1,0 +1,261 @@
+"""Kept backtest runs: save each one, list them, show one, compare two.
+
+Every `superbot backtest` run is worth keeping: a user tunes a strategy over
+dozens of runs and wants to see what a change did. `RunStore` writes a run
+(strategy name and content hash, data range, symbols, timeframe, params,
+settings, metrics, trades) in one transaction to SQLite in the user's data
+directory by default, or to any SQLAlchemy URL (PostgreSQL for a shared
+team store). Ids are 32 hex digits; every lookup accepts a unique prefix, as
+git does, so `superbot backtest show 3f9a` works.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+from sqlalchemy import Engine, create_engine, delete, exc, insert, make_url, select
+from sqlalchemy.orm import Session
+
+from compiler.timeframes import timeframe_ms
+from engine.kernel.trades import EXIT_REASONS, SimResult
+from engine.metrics.metrics import iso_time
+from engine.store.compare import Comparison, compare
+from engine.store.paths import database_url
+from engine.store.records import Run, RunSummary
+from engine.store.schema import Base, RunRow, TradeRow
+
+__all__ = [
+    "AmbiguousRunIdError",
+    "RunLookupError",
+    "RunNotFoundError",
+    "RunStore",
+    "StoreUnavailableError",
+    "open_store",
+]
+
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+class StoreUnavailableError(RuntimeError):
+    """The results database cannot be opened: fix the URL or start the server."""
+
+
+class RunLookupError(LookupError):
+    """An id (prefix) does not name exactly one kept run: pick another id."""
+
+
+class RunNotFoundError(RunLookupError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no backtest run matches '{run_id}'; "
+                         "`superbot backtest list` shows the kept runs")
+
+
+class AmbiguousRunIdError(RunLookupError):
+    def __init__(self, run_id: str, matches: list[str]) -> None:
+        shown = ", ".join(m[:12] for m in matches[:5]) + (", ..." if len(matches) > 5 else "")
+        super().__init__(f"'{run_id}' matches {len(matches)} backtest runs ({shown}); "
+                         "give more characters of the id")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("superbot")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _json_value(data: Any) -> Any:
+    """A JSON round trip: what the database will hand back (tuples -> lists, str keys)."""
+    return json.loads(json.dumps(data, default=str, allow_nan=False))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _trade_rows(run_id: str, result: SimResult) -> list[dict[str, Any]]:
+    t = result.trades
+    n = len(t)
+    if n == 0:
+        return []
+    symbols = np.asarray(result.symbols, dtype=object)[np.asarray(t.symbol, dtype=np.int64)]
+    reasons = np.asarray(EXIT_REASONS, dtype=object)[np.asarray(t.exit_reason, dtype=np.int64)]
+    columns = {
+        "seq": range(n), "symbol": symbols.tolist(),
+        "side": np.asarray(t.side, dtype=np.int64).tolist(),
+        "entry_index": np.asarray(t.entry_index, dtype=np.int64).tolist(),
+        "exit_index": np.asarray(t.exit_index, dtype=np.int64).tolist(),
+        "entry_time_ms": np.asarray(t.entry_time, dtype=np.int64).tolist(),
+        "exit_time_ms": np.asarray(t.exit_time, dtype=np.int64).tolist(),
+        **{name: np.asarray(getattr(t, name), dtype=np.float64).tolist()
+           for name in ("entry_price", "exit_price", "amount", "stake", "profit_ratio",
+                        "profit_abs", "fees")},
+        "exit_reason": reasons.tolist(),
+    }
+    names = list(columns)
+    return [{"run_id": run_id, **dict(zip(names, row, strict=True))}
+            for row in zip(*columns.values(), strict=True)]
+
+
+def _trade_record(row: TradeRow) -> dict[str, Any]:
+    return {
+        "symbol": row.symbol, "side": "long" if row.side > 0 else "short",
+        "entry_time": iso_time(row.entry_time_ms), "exit_time": iso_time(row.exit_time_ms),
+        "entry_price": row.entry_price, "exit_price": row.exit_price, "amount": row.amount,
+        "stake": row.stake, "profit_ratio": row.profit_ratio, "profit_abs": row.profit_abs,
+        "fees": row.fees, "exit_reason": row.exit_reason,
+    }
+
+
+def _summary_fields(row: RunRow) -> dict[str, Any]:
+    metrics = row.metrics or {}
+    return {
+        "id": row.id, "created_at": _utc(row.created_at), "strategy_name": row.strategy_name,
+        "strategy_hash": row.strategy_hash, "timeframe": row.timeframe,
+        "symbols": tuple(row.symbols), "data_start": iso_time(row.data_start_ms),
+        "data_end": iso_time(row.data_end_ms), "n_trades": row.n_trades,
+        "total_return": row.total_return, "sharpe": metrics.get("sharpe"),
+        "max_drawdown": metrics.get("max_drawdown"),
+    }
+
+
+class RunStore:
+    """The results database. Open once, use, `close()` (or use as a context manager)."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+        if engine is None:
+            engine = self._create_engine(database_url(url))
+        self._engine = engine
+        try:
+            Base.metadata.create_all(engine)
+        except exc.OperationalError as error:
+            shown = engine.url.render_as_string(hide_password=True)
+            raise StoreUnavailableError(
+                f"cannot open the results database {shown}: {error.orig}; "
+                "check the database URL (SUPERBOT_DATABASE_URL) or start the server") from error
+        except (exc.IntegrityError, exc.ProgrammingError):
+            Base.metadata.create_all(engine)  # another process created the tables meanwhile
+
+    @staticmethod
+    def _create_engine(url: str) -> Engine:
+        parsed = make_url(url)
+        if parsed.drivername.startswith("sqlite"):
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            return create_engine(parsed, connect_args={"timeout": 30})
+        return create_engine(parsed, pool_pre_ping=True)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def save_run(self, result: SimResult, *, strategy_name: str, strategy_hash: str,
+                 params: dict[str, Any], metrics: dict[str, Any],
+                 settings: dict[str, Any] | None = None,
+                 created_at: datetime | None = None) -> str:
+        """Keep one run with its trades (one transaction); returns the new run id.
+
+        `strategy_hash` is the content hash of the strategy as run (the compiled
+        Strategy's `digest`), `params` the parameter values used, `settings`
+        the run's other inputs (fee, slippage, balance, data path, ...),
+        `metrics` the `compute_metrics` output.
+        """
+        run_id = uuid.uuid4().hex
+        n_bars = len(result.time)
+        bar_ms = timeframe_ms(result.timeframe)
+        row = RunRow(
+            id=run_id,
+            created_at=_utc(created_at or datetime.now(UTC)),
+            strategy_name=strategy_name,
+            strategy_hash=strategy_hash,
+            timeframe=result.timeframe,
+            symbols=list(result.symbols),
+            data_start_ms=int(result.time[0]) if n_bars else None,
+            data_end_ms=int(result.time[-1]) + bar_ms if n_bars else None,
+            starting_balance=float(result.starting_balance),
+            params=_json_value(params),
+            settings=_json_value(settings or {}),
+            metrics=_json_value(metrics),
+            n_trades=len(result.trades),
+            total_return=metrics.get("total_return"),
+            superbot_version=_version(),
+        )
+        trades = _trade_rows(run_id, result)
+        with Session(self._engine) as session, session.begin():
+            session.add(row)
+            session.flush()
+            if trades:
+                session.execute(insert(TradeRow), trades)
+        return run_id
+
+    def list_runs(self, *, strategy: str | None = None, limit: int | None = None
+                  ) -> list[RunSummary]:
+        """Kept runs, newest first; optionally only one strategy's, at most `limit`."""
+        query = select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id)
+        if strategy is not None:
+            query = query.where(RunRow.strategy_name == strategy)
+        if limit is not None:
+            query = query.limit(limit)
+        with Session(self._engine) as session:
+            return [RunSummary(**_summary_fields(row)) for row in session.scalars(query)]
+
+    def resolve_id(self, run_id: str) -> str:
+        """The full id of the one run whose id starts with `run_id`."""
+        prefix = run_id.strip().lower()
+        if not prefix or not _HEX.match(prefix):
+            raise RunNotFoundError(run_id)
+        with Session(self._engine) as session:
+            matches = list(session.scalars(
+                select(RunRow.id).where(RunRow.id.startswith(prefix)).order_by(RunRow.id)
+                .limit(50)))
+        if not matches:
+            raise RunNotFoundError(run_id)
+        if len(matches) > 1 and prefix not in matches:
+            raise AmbiguousRunIdError(run_id, matches)
+        return prefix if prefix in matches else matches[0]
+
+    def get_run(self, run_id: str) -> Run:
+        """The run whose id is or starts with `run_id`, with its trades."""
+        full = self.resolve_id(run_id)
+        with Session(self._engine) as session:
+            row = session.get_one(RunRow, full)
+            trades = session.scalars(
+                select(TradeRow).where(TradeRow.run_id == full).order_by(TradeRow.seq))
+            return Run(**_summary_fields(row), starting_balance=row.starting_balance,
+                       params=dict(row.params or {}), settings=dict(row.settings or {}),
+                       metrics=dict(row.metrics or {}),
+                       trades=[_trade_record(t) for t in trades],
+                       superbot_version=row.superbot_version)
+
+    def compare_runs(self, a: str, b: str) -> Comparison:
+        """Run `b` against run `a` (ids or unique prefixes): deltas are b - a."""
+        return compare(self.get_run(a), self.get_run(b))
+
+    def delete_run(self, run_id: str) -> str:
+        """Forget a run and its trades; returns the full id."""
+        full = self.resolve_id(run_id)
+        with Session(self._engine) as session, session.begin():
+            session.execute(delete(TradeRow).where(TradeRow.run_id == full))
+            session.execute(delete(RunRow).where(RunRow.id == full))
+        return full
+
+
+def open_store(url: str | None = None) -> RunStore:
+    """The results store at `url`, `SUPERBOT_DATABASE_URL`, or the default SQLite file."""
+    return RunStore(url)

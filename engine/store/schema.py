@@ -1,0 +1,73 @@
+"""Tables of kept backtest runs: one row per run, one row per trade.
+
+Trades get their own table (not a JSON blob) so a database user can query
+them, and so PostgreSQL and SQLite store them the same way. Times are int64
+UTC milliseconds, like everywhere in the engine; `created_at` is a timezone
+aware timestamp. The schema is created with `create_all`; migrations
+(Alembic) are future work, so a column change needs a new table name or a
+migration before release.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Double,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "RunRow", "TradeRow"]
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the results store (its own metadata, nobody else's)."""
+
+
+class RunRow(Base):
+    __tablename__ = "backtest_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    strategy_name: Mapped[str] = mapped_column(String(200), index=True)
+    strategy_hash: Mapped[str] = mapped_column(String(64), index=True)
+    timeframe: Mapped[str] = mapped_column(String(8))
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    data_start_ms: Mapped[int | None] = mapped_column(BigInteger)
+    data_end_ms: Mapped[int | None] = mapped_column(BigInteger)
+    starting_balance: Mapped[float] = mapped_column(Double)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    n_trades: Mapped[int] = mapped_column(Integer)
+    total_return: Mapped[float | None] = mapped_column(Double)
+    superbot_version: Mapped[str] = mapped_column(String(32))
+
+
+class TradeRow(Base):
+    __tablename__ = "backtest_trades"
+
+    run_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("backtest_runs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[int] = mapped_column(SmallInteger)
+    entry_index: Mapped[int] = mapped_column(BigInteger)
+    exit_index: Mapped[int] = mapped_column(BigInteger)
+    entry_time_ms: Mapped[int] = mapped_column(BigInteger)
+    exit_time_ms: Mapped[int] = mapped_column(BigInteger)
+    entry_price: Mapped[float] = mapped_column(Double)
+    exit_price: Mapped[float] = mapped_column(Double)
+    amount: Mapped[float] = mapped_column(Double)
+    stake: Mapped[float] = mapped_column(Double)
+    profit_ratio: Mapped[float] = mapped_column(Double)
+    profit_abs: Mapped[float] = mapped_column(Double)
+    fees: Mapped[float] = mapped_column(Double)
+    exit_reason: Mapped[str] = mapped_column(String(32))

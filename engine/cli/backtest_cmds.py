@@ -142,34 +142,56 @@ def run_cmd(strategy: Path, data: str | None, symbols: str | None, start: str | 
                         keep=not no_keep)
 
 
+_json_flag = click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
 @backtest.command("list")
 @click.option("--strategy", help="Only runs of this strategy name.")
 @click.option("--limit", type=int, default=50, show_default=True)
-def list_cmd(strategy: str | None, limit: int) -> None:
+@_json_flag
+def list_cmd(strategy: str | None, limit: int, json_out: bool) -> None:
     """List kept backtest runs, newest first."""
     from engine.report.runs_view import render_run_list
     from engine.store.runs import open_store
     with open_store() as store:
-        render_run_list(store.list_runs(strategy=strategy, limit=limit), console)
+        runs = store.list_runs(strategy=strategy, limit=limit)
+    if json_out:
+        _echo_json([r.to_dict() for r in runs])
+    else:
+        render_run_list(runs, console)
 
 
 @backtest.command("show")
 @click.argument("run_id")
 @click.option("--trades", "n_trades", type=int, default=20, show_default=True, help="Trades to list.")
-def show_cmd(run_id: str, n_trades: int) -> None:
+@_json_flag
+def show_cmd(run_id: str, n_trades: int, json_out: bool) -> None:
     """Show a kept run (a unique id prefix is enough)."""
     from engine.report.runs_view import render_run
     from engine.store.runs import open_store
     with open_store() as store:
-        render_run(store.get_run(run_id), console, trades=n_trades)
+        run = store.get_run(run_id)
+    if json_out:
+        _echo_json(run.to_dict())
+    else:
+        render_run(run, console, trades=n_trades)
 
 
 @backtest.command("compare")
 @click.argument("a")
 @click.argument("b")
-def compare_cmd(a: str, b: str) -> None:
+@_json_flag
+def compare_cmd(a: str, b: str, json_out: bool) -> None:
     """Compare two kept runs: parameters, settings and metrics side by side."""
     from engine.report.runs_view import render_comparison
     from engine.store.runs import open_store
     with open_store() as store:
-        render_comparison(store.compare_runs(a, b), console)
+        comparison = store.compare_runs(a, b)
+    if json_out:
+        _echo_json(comparison.to_dict())
+    else:
+        render_comparison(comparison, console)

@@ -92,7 +92,11 @@ def check_deployment(doc: Document, out: Collector) -> Deployment | None:
     for i, ref in enumerate(spec["strategies"]):
         path = ("spec", "strategies", i, "path")
         target = base / ref["path"]
-        if not target.is_file():
+        try:
+            exists = target.is_file()
+        except OSError:  # a name the file system rejects, e.g. too long
+            exists = False
+        if not exists:
             out.error(doc.source.text_start(path), "D001", f"strategy file '{ref['path']}' does not exist",
                       f"the path is relative to {base or '.'}/; looked for {target}", path_text(path))
             continue

@@ -104,7 +104,10 @@ class _Resolver:
             inner = self.expr(expr.operand, tf)
             if inner is None:
                 return None
-            return inner if isinstance(inner, Const) or expr.bars == 0 else Lag(inner, expr.bars, tf)
+            if isinstance(inner, Const) or expr.bars == 0:
+                return inner
+            # bars of the operand's own timeframe: `rsi_14@1h[1]` is the previous 1h value
+            return Lag(inner, expr.bars, getattr(inner, "timeframe", tf))
         if isinstance(expr, ast.At):
             problem = timeframe_error(expr.timeframe, self.s.timeframe)
             if problem:
@@ -144,7 +147,7 @@ class _Resolver:
                      f"use the function form, e.g. {spec.name}({', '.join(spec.inputs)})")
             return None
         params = {p.name: float(v) for p, v in zip(spec.params, values)}
-        return self.indicator(spec, [], params, expr.output, expr.pos, tf)
+        return self.indicator(spec, [], params, expr.output, expr.pos, tf, expr.ident)
 
     def _indicator_hint(self, name: str, values: list[int]) -> str:
         suffix = "".join(f"_{v}" for v in values)
@@ -224,13 +227,14 @@ class _Resolver:
         return self.indicator(spec, inputs, params, expr.output, expr.pos, tf)
 
     def indicator(self, spec: reg.IndicatorSpec, inputs: list[Term], given: dict[str, float],
-                  selector: str | None, pos: Pos, tf: str) -> Term | None:
+                  selector: str | None, pos: Pos, tf: str, written: str | None = None) -> Term | None:
         output = spec.output(selector)
         if output is None:
             choices = ", ".join(spec.output_choices())
             if selector is None:
                 self.err(pos, "C002", f"{spec.name} has several outputs; select one of: {choices}",
-                         f"write e.g. {spec.name}.{spec.output_choices()[-1] if spec.aliases else spec.outputs[0]}")
+                         f"write e.g. {written or spec.name + '(...)'}."
+                         f"{spec.output_choices()[-1] if spec.aliases else spec.outputs[0]}")
             else:
                 self.err(pos, "C002", f"{spec.name} has no output '{selector}'",
                          did_you_mean(selector, spec.output_choices()) or f"outputs: {choices}")

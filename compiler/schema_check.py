@@ -65,7 +65,9 @@ def check_schema(doc: Document, out: Collector) -> None:
         _report(doc, error, out)
 
 
-def _report(doc: Document, error: ValidationError, out: Collector) -> None:  # noqa: C901
+def _report(doc: Document, error: ValidationError, out: Collector,  # noqa: C901
+            described: str | None = None) -> None:
+    """Translate one error; `described` is the enclosing anyOf's description, used as hint."""
     path: YamlPath = tuple(error.absolute_path)
     if is_condition_path(path) or (is_condition_path((*path, "x", "y")) and len(path) == 3
                                    and error.validator == "anyOf"):
@@ -73,10 +75,13 @@ def _report(doc: Document, error: ValidationError, out: Collector) -> None:  # n
     src = doc.source
     where = path_text(path) or "(document)"
     v, schema, inst = error.validator, error.schema, error.instance
+    desc = schema.get("description") or described
+    if len(error.schema_path) >= 2 and error.schema_path[-2] == "propertyNames":
+        v = "propertyNames"  # jsonschema reports a bad key as the key's own failure at the mapping
     if v == "anyOf":
         branch = _pick_branch(error)
         if branch is not None:
-            _report(doc, branch, out)
+            _report(doc, branch, out, desc)
             return
         alternatives = [b.get("description") or _expected(b) for b in schema["anyOf"]]
         out.error(src.value(path), "S004", f"{where} was {_describe(inst)}",
@@ -102,22 +107,20 @@ def _report(doc: Document, error: ValidationError, out: Collector) -> None:  # n
                   + ", ".join(str(o) for o in options), hint or "pick one of the listed values", where)
     elif v == "type":
         out.error(src.value(path), "S004", f"{where} was {_describe(inst)}, expected {_expected(schema)}",
-                  schema.get("description"), where)
+                  desc, where)
     elif v == "propertyNames":
         bad = inst if isinstance(inst, str) else None
         kpath = (*path, bad) if bad is not None else path
         out.error(src.key(kpath), "S005", f"key '{bad}' in {where} is not valid",
-                  schema.get("propertyNames", {}).get("description")
-                  or "keys here are durations such as 30m, 2h, 1d" if path and path[-1] == "roi"
-                  else "use letters, digits and '_'", path_text(kpath))
+                  schema.get("description") or "use letters, digits and '_'", path_text(kpath))
     elif v in ("minItems", "maxItems", "minProperties", "maxProperties"):
-        out.error(src.value(path), "S005", f"{where}: {error.message}", schema.get("description"), where)
+        out.error(src.value(path), "S005", f"{where}: {error.message}", desc, where)
     elif v == "pattern":
         out.error(src.value(path), "S005", f"{where} was {_describe(inst)}, which is not valid here",
-                  schema.get("description"), where)
+                  desc, where)
     elif v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         bound = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
         out.error(src.value(path), "S006", f"{where} was {_describe(inst)}; it must be {bound} {error.validator_value}",
-                  schema.get("description"), where)
+                  desc, where)
     else:
-        out.error(src.value(path), "S000", f"{where}: {error.message}", schema.get("description"), where)
+        out.error(src.value(path), "S000", f"{where}: {error.message}", desc, where)

@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from compiler.resolve import Scope, resolve_condition
 from compiler.terms import Predicate
 from compiler.timeframes import duration_ms
 from dsl import ast
-from dsl.diagnostics import Collector, ManifestError
+from dsl.diagnostics import Collector, Diagnostic, ManifestError
 from dsl.loader import Document, YamlPath, path_text
 from dsl.parse import parse_condition
 from dsl.suggest import did_you_mean
@@ -209,18 +209,22 @@ def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], condition
     """A range whose ends an indicator rejects would crash optimization trials: catch it now."""
     defaults = {n: p.default for n, p in params.items()}
     for name, p in params.items():
-        if p.kind not in ("int", "float"):
+        if p.kind in ("int", "float"):
+            values, what = (p.low, p.high), "range of '${}' includes"
+        elif p.kind == "choice":
+            values, what = p.choices, "choices of '${}' include"
+        else:
             continue
-        for bound in (p.low, p.high):
+        for index, bound in enumerate(values):
             scratch = Collector(doc.file)
             for where, cond in conditions:
                 resolve_condition(cond, Scope(strategy_tf, {**defaults, name: bound}, scratch, where))
             problems = [d for d in scratch.items if d.code == "C006"]
             if problems:
-                path = ("spec", "params", name, p.kind)
+                path = ("spec", "params", name, p.kind, index)  # the offending bound or choice
                 out.error(doc.source.value(path), "C012",
-                          f"range of '${name}' includes {bound:g}, which is invalid: {problems[0].message}",
-                          "narrow the range to values the indicator accepts", path_text(path))
+                          f"{what.format(name)} {bound:g}, which is invalid: {problems[0].message}",
+                          f"narrow the {what.split()[0]} to values the indicator accepts", path_text(path))
                 break
 
 
@@ -244,7 +248,7 @@ def _check_limit(doc: Document, path: YamlPath, p: ParamDef, out: Collector) -> 
     ppath: YamlPath = ("spec", "params", p.name)
     candidates: list[tuple[str, Any, YamlPath]] = [("default", p.default, (*ppath, "default"))]
     if p.kind in ("int", "float"):
-        candidates += [("range low", p.low, (*ppath, p.kind)), ("range high", p.high, (*ppath, p.kind))]
+        candidates += [("range low", p.low, (*ppath, p.kind, 0)), ("range high", p.high, (*ppath, p.kind, 1))]
     candidates += [("choice", c, (*ppath, "choice", i)) for i, c in enumerate(p.choices)]
     for what, x, where in candidates:
         if isinstance(x, (int, float)) and not isinstance(x, bool) and not ok(x):
@@ -328,6 +332,21 @@ def _read_risk(doc: Document, params: dict[str, ParamDef], used: set[str],
     )
 
 
+def _at_item(doc: Document, diag: Diagnostic) -> Diagnostic:
+    """Narrow a diagnostic's path from the side (`spec.entry.long`) to the item that holds it.
+
+    YAML nodes are contiguous, so the node under the side that starts last at or before the
+    diagnostic's position is the innermost one containing it (`spec.entry.long.all[1][3]`).
+    """
+    side = tuple(diag.path.split("."))
+    best: YamlPath = side
+    best_at = (0, 0)
+    for path, pos in doc.source.values.items():
+        if path[:len(side)] == side and best_at <= (pos.line, pos.column) <= (diag.line, diag.column):
+            best, best_at = path, (pos.line, pos.column)
+    return replace(diag, path=path_text(best))
+
+
 def _digest(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -346,7 +365,9 @@ def check_strategy(doc: Document, out: Collector) -> Strategy | None:
     located = [(f"spec.entry.{s}", c) for s, c in entry.items()] + [(f"spec.exit.{s}", c) for s, c in exit_.items()]
     for where, cond in located:
         scope = Scope(timeframe, defaults, out, where)
+        first = len(out.items)
         resolve_condition(cond, scope)
+        out.items[first:] = [_at_item(doc, d) for d in out.items[first:]]
         used |= scope.used_params
     risk, sizing = _read_risk(doc, params, used, out)
     errors_now = len([d for d in out.items if d.severity.value == "error"])

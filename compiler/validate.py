@@ -80,9 +80,9 @@ def _check_document(doc: Document, out: Collector, report: FileReport) -> None:
                 report.strategies.append(strategy)
         else:
             _conditions_only(doc, out)
-    elif schema_ok:
+    else:  # semantic checks after schema errors too: one run shows every problem
         deployment = _safe(check_deployment, doc, out)
-        if deployment is not None:
+        if deployment is not None and schema_ok:
             report.deployments.append(deployment)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from dsl.diagnostics import Diagnostic, Severity
 
@@ -64,6 +65,12 @@ def _github(diags: Sequence[Diagnostic]) -> str:
     return "\n".join(lines)
 
 
+def _uri(file: str) -> str:
+    """SARIF wants URIs: `file:///...` for an absolute path, a percent-encoded relative reference otherwise."""
+    path = Path(file)
+    return path.as_uri() if path.is_absolute() else quote(path.as_posix())
+
+
 def _sarif(diags: Sequence[Diagnostic]) -> str:
     rules = sorted({d.code for d in diags})
     results = []
@@ -77,7 +84,7 @@ def _sarif(diags: Sequence[Diagnostic]) -> str:
             "level": "error" if d.severity is Severity.ERROR else "warning",
             "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": Path(d.file).as_posix()},
+                "artifactLocation": {"uri": _uri(d.file)},
                 "region": region,
             }}],
         })

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import ReusedAnchorWarning
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from dsl.diagnostics import Collector, Pos
 
 __all__ = ["Document", "SourceMap", "load_file", "load_text", "substitute_env", "path_text"]
 
 YamlPath = tuple[str | int, ...]
+MAX_DEPTH = 64  # deeper documents would exhaust the recursion of later stages
 
 
 def path_text(path: YamlPath) -> str:
@@ -107,6 +111,10 @@ def _scalar(node: ScalarNode) -> Any:
 
 def _build(node: Node, path: YamlPath, smap: SourceMap, out: Collector, active: set[int]) -> Any:
     smap.values[path] = _pos(node)
+    if len(path) > MAX_DEPTH:
+        out.error(_pos(node), "E006", f"the document is nested more than {MAX_DEPTH} levels deep",
+                  "flatten it: combine conditions with fewer all:/any: levels", path_text(path))
+        return None
     if isinstance(node, ScalarNode):
         if node.style in ("'", '"'):
             smap.content[path] = _pos(node).shifted(1)
@@ -154,20 +162,35 @@ def load_text(text: str, file: str, out: Collector) -> list[Document]:
     yaml = YAML(typ="rt")
     docs: list[Document] = []
     try:
-        nodes = list(yaml.compose_all(text))
+        with warnings.catch_warnings():  # YAML 1.2 allows redefining an anchor; no stderr noise
+            warnings.simplefilter("ignore", ReusedAnchorWarning)
+            nodes = list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
         problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if mark is not None and mark.index >= len(text.rstrip()) and exc.context and exc.context_mark:
+            # the file ended inside a quote or a bracket: point at where that began
+            mark, problem = exc.context_mark, f"{problem} {exc.context.strip()} that starts here"
+        pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
         out.error(pos, "E001", f"YAML syntax error: {problem}",
                   "check indentation, quotes and brackets around this place")
         return docs
-    except Exception as exc:  # ruamel raises a few unmarked errors (e.g. bad characters)
+    except RecursionError:
+        out.error(Pos(1, 1), "E006", f"the document is nested more than {MAX_DEPTH} levels deep",
+                  "flatten it: combine conditions with fewer all:/any: levels")
+        return docs
+    except ReaderError as exc:  # a character YAML does not allow
+        before = text[:exc.position] if isinstance(exc.position, int) else ""
+        pos = Pos(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        out.error(pos, "E001", f"YAML syntax error: {str(exc).splitlines()[0].strip()}",
+                  "remove the control character, or write it as an escape in a double-quoted string")
+        return docs
+    except Exception as exc:  # ruamel raises a few unmarked errors
         out.error(Pos(1, 1), "E001", f"YAML syntax error: {exc}", "check the file's encoding and syntax")
         return docs
     for index, node in enumerate(nodes):
-        if node is None:
-            continue
+        if node is None or (isinstance(node, ScalarNode) and node.value == "" and not node.style):
+            continue  # an empty document, e.g. after a trailing `---`
         smap = SourceMap()
         data = _build(node, (), smap, out, set())
         docs.append(Document(file, index, data, smap, _pos(node)))

@@ -169,6 +169,20 @@ class _Builder:
         return tuple(items)
 
 
+MAX_NESTING = 100  # deeper trees would exhaust the recursion of the later stages
+
+
+def _too_deep(tree: Tree[Token]) -> bool:
+    """True when `tree` nests more than MAX_NESTING levels (measured without recursion)."""
+    stack: list[tuple[Tree[Token], int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return True
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return False
+
+
 def _parse(text: str, start: str, base: Pos) -> Any:
     if not text.strip():
         raise ParseError("empty expression", 1, 1, "write a condition such as 'rsi_14 < 30'")
@@ -176,6 +190,9 @@ def _parse(text: str, start: str, base: Pos) -> Any:
         tree = _parser().parse(text, start=start)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
+    if _too_deep(tree):
+        raise ParseError(f"expression is nested more than {MAX_NESTING} levels deep", 1, 1,
+                         "split it into several conditions under all: or any:")
     return _Builder(base).build(tree)
 
 

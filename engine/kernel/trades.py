@@ -7,10 +7,11 @@ CLI, JSON output and the results store use.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 import numpy as np
 
-__all__ = ["EXIT_REASONS", "Trades", "SimResult"]
+__all__ = ["EXIT_REASONS", "SimResult", "Trades"]
 
 # Codes stored in Trades.exit_reason (index into this tuple).
 EXIT_REASONS = ("exit_signal", "stop_loss", "trailing_stop", "roi", "max_hold", "end_of_data")
@@ -37,10 +38,10 @@ class Trades:
         return len(self.entry_index)
 
     def to_records(self, symbols: tuple[str, ...]) -> list[dict[str, object]]:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         def iso(ms: int) -> str:
-            return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         return [
             {

@@ -1,0 +1,493 @@
+# mypy: disable-error-code="no-untyped-def,no-any-return"
+# (numba-compiled: argument types are fixed by the arrays passed in, see the drivers)
+"""The compiled trade kernel: what one bar does to the positions and the account.
+
+`step_bars` holds the bar, written once: the vector driver (`simulate`) runs
+it over a whole history, the event driver (`Stepper`) over one row at a time,
+so replayed and vectorised runs cannot drift apart. `close_all` ends a run.
+The bar is a loop body rather than a function called per bar because numba
+charges reference counting on every array argument of every call (~100 ns a
+call here, 50x the bar itself); the per-position logic is `_exit_decision`,
+scalars in and out.
+
+One bar, in freqtrade's order (the field's reference, see docs/backtest.md):
+
+1. Exits of positions open at the bar's start (`_exit_decision`): the stop is
+   trailed with the bar's best price, then checked against its worst price;
+   the first exit by priority exit_signal > max_hold (both at the open) >
+   stop_loss > roi > trailing_stop becomes an order at its own price, which
+   fills when the bar's range contains it (always, for prices on the tick).
+2. Entries, symbols in column order (`_enter`): at the open, when the previous
+   close signalled, a slot and the balance allow it, and the symbol did not
+   exit on this bar; the new position's exits are checked on the same bar.
+3. Marks: equity = free balance + open positions at this bar's close.
+
+Column constants come from `_layout` (numba freezes them at compile time:
+after changing `_layout`, touch this file so numba's cache is refreshed).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from engine.kernel._layout import (
+    A_CASH,
+    A_EQUITY,
+    A_NEXT_BAR,
+    A_OPEN,
+    A_REALIZED,
+    P_BALANCE,
+    P_DIST,
+    P_END_CLOSE,
+    P_FEE,
+    P_GAP_OPEN,
+    P_MAXHOLD_MS,
+    P_MAXOPEN,
+    P_MINSTAKE,
+    P_SIZE,
+    P_SIZING,
+    P_SL,
+    P_SLIP,
+    P_TF_MIN,
+    P_TRAIL,
+    P_TRIG,
+    Q_AMOUNT,
+    Q_ENTRY,
+    Q_ENTRY_I,
+    Q_ENTRY_T,
+    Q_EXIT_I,
+    Q_FEE,
+    Q_HAS_STOP,
+    Q_LAST_C,
+    Q_LAST_I,
+    Q_LAST_O,
+    Q_LAST_T,
+    Q_PEND,
+    Q_PEND_P,
+    Q_PEND_R,
+    Q_SIDE,
+    Q_STAKE,
+    Q_STOP,
+    Q_TRAILED,
+    R_END,
+    R_EXIT_SIGNAL,
+    R_MAX_HOLD,
+    R_ROI,
+    R_STOP_LOSS,
+    R_TRAILING,
+    SIZING_AMOUNT,
+    SIZING_PERCENT,
+    T_AMOUNT,
+    T_ENTRY_I,
+    T_ENTRY_P,
+    T_ENTRY_T,
+    T_EXIT_I,
+    T_EXIT_P,
+    T_EXIT_T,
+    T_FEES,
+    T_PROFIT_A,
+    T_PROFIT_R,
+    T_REASON,
+    T_SIDE,
+    T_STAKE,
+    T_SYM,
+)
+
+__all__ = [
+    "close_all",
+    "profit_ratio",
+    "step_bars",
+    "tick_down",
+    "tick_round",
+    "tick_up",
+]
+
+_MINUTE_MS = 60_000.0
+
+
+# --- prices on the exchange's tick -------------------------------------------------
+# With a decimal tick (1e-8, 0.01, ...) `k / inv` is the correctly rounded double of
+# the decimal k * tick, which is what an exchange (and freqtrade's Decimal maths) uses.
+
+@njit(cache=True)
+def tick_round(x: float, tick: float, inv: float) -> float:
+    """Nearest multiple of the tick."""
+    if tick <= 0.0:
+        return x
+    if inv > 0.0:
+        return np.rint(x * inv) / inv
+    return np.rint(x / tick) * tick
+
+
+@njit(cache=True)
+def tick_up(x: float, tick: float, inv: float) -> float:
+    """Smallest tick multiple >= x (a long's stop: never looser than asked)."""
+    if tick <= 0.0:
+        return x
+    if inv > 0.0:
+        k = np.rint(x * inv)
+        c = k / inv
+        if c == x:
+            return x
+        return (k + 1.0) / inv if x > c else c
+    k = np.rint(x / tick)
+    if abs(x - k * tick) <= 1e-12 * abs(x):
+        return k * tick
+    return np.ceil(x / tick) * tick
+
+
+@njit(cache=True)
+def tick_down(x: float, tick: float, inv: float) -> float:
+    """Largest tick multiple <= x (a short's stop)."""
+    if tick <= 0.0:
+        return x
+    if inv > 0.0:
+        k = np.rint(x * inv)
+        c = k / inv
+        if c == x:
+            return x
+        return (k - 1.0) / inv if x < c else c
+    k = np.rint(x / tick)
+    if abs(x - k * tick) <= 1e-12 * abs(x):
+        return k * tick
+    return np.floor(x / tick) * tick
+
+
+@njit(cache=True)
+def profit_ratio(side: float, entry: float, exit_: float, fee: float) -> float:
+    """Net of both fees: long exit*(1-fee) / (entry*(1+fee)) - 1, short mirrored."""
+    if side > 0:
+        return exit_ * (1.0 - fee) / (entry * (1.0 + fee)) - 1.0
+    return 1.0 - exit_ * (1.0 + fee) / (entry * (1.0 - fee))
+
+
+@njit(cache=True)
+def _round8(x: float) -> float:
+    # freqtrade compares profits rounded to 8 decimals; so do we, for identical triggers
+    return np.rint(x * 1e8) / 1e8
+
+
+# --- closing and opening -----------------------------------------------------------
+
+@njit(cache=True)
+def _close(s, i, t, rate, reason, P, pos, acct, tr, n_tr):
+    side = pos[s, Q_SIDE]
+    fee = P[P_FEE]
+    px = rate * (1.0 - side * P[P_SLIP])
+    amount = pos[s, Q_AMOUNT]
+    stake = pos[s, Q_STAKE]
+    fee_e = pos[s, Q_FEE]
+    value = amount * px
+    fee_x = value * fee
+    if side > 0:
+        acct[A_CASH] += value - fee_x
+        pa = value - fee_x - stake - fee_e
+    else:
+        acct[A_CASH] += 2.0 * stake - value - fee_x
+        pa = stake - value - fee_e - fee_x
+    row = tr[n_tr]
+    row[T_SYM] = s
+    row[T_SIDE] = side
+    row[T_ENTRY_I] = pos[s, Q_ENTRY_I]
+    row[T_EXIT_I] = i
+    row[T_ENTRY_T] = pos[s, Q_ENTRY_T]
+    row[T_EXIT_T] = t
+    row[T_ENTRY_P] = pos[s, Q_ENTRY]
+    row[T_EXIT_P] = px
+    row[T_AMOUNT] = amount
+    row[T_STAKE] = stake
+    row[T_PROFIT_R] = profit_ratio(side, pos[s, Q_ENTRY], px, fee)
+    row[T_PROFIT_A] = pa
+    row[T_FEES] = fee_e + fee_x
+    row[T_REASON] = reason
+    acct[A_REALIZED] += pa
+    acct[A_OPEN] -= 1.0
+    pos[s, Q_SIDE] = 0.0
+    pos[s, Q_PEND] = 0.0
+    pos[s, Q_EXIT_I] = i
+    return n_tr + 1
+
+
+@njit(cache=True)
+def _enter(s, side, i, t, o, P, TK, pos, acct):
+    fee = P[P_FEE]
+    tick = TK[s, 0]
+    inv = TK[s, 1]
+    price = tick_round(o, tick, inv) * (1.0 + side * P[P_SLIP])
+    cash = acct[A_CASH]
+    mode = int(P[P_SIZING])
+    if mode == SIZING_AMOUNT:
+        stake = P[P_SIZE]
+        if stake * (1.0 + fee) > cash:
+            return False            # a fixed stake is never shrunk (freqtrade)
+    else:
+        equity = P[P_BALANCE] + acct[A_REALIZED]
+        if mode == SIZING_PERCENT:
+            stake = equity * P[P_SIZE] / 100.0
+        else:  # risk: the loss at the stop, both fees included, is P_SIZE of equity
+            sl = P[P_SL]
+            stake = equity * P[P_SIZE] / (sl + fee * (2.0 - side * sl))
+        stake = min(stake, cash / (1.0 + fee))
+    if not stake > 0.0 or stake < P[P_MINSTAKE]:
+        return False
+    fee_e = stake * fee
+    acct[A_CASH] = cash - stake - fee_e
+    acct[A_OPEN] += 1.0
+    pos[s, Q_SIDE] = side
+    pos[s, Q_ENTRY] = price
+    pos[s, Q_AMOUNT] = stake / price
+    pos[s, Q_STAKE] = stake
+    pos[s, Q_FEE] = fee_e
+    pos[s, Q_ENTRY_I] = i
+    pos[s, Q_ENTRY_T] = t
+    pos[s, Q_TRAILED] = 0.0
+    pos[s, Q_PEND] = 0.0
+    sl = P[P_SL]
+    if sl > 0.0:
+        pos[s, Q_HAS_STOP] = 1.0
+        if side > 0:
+            pos[s, Q_STOP] = tick_up(price * (1.0 - sl), tick, inv)
+        else:
+            pos[s, Q_STOP] = tick_down(price * (1.0 + sl), tick, inv)
+    else:
+        pos[s, Q_HAS_STOP] = 0.0
+        pos[s, Q_STOP] = 0.0
+    return True
+
+
+# --- exits of one position on one bar ------------------------------------------------
+
+@njit(cache=True)
+def _roi_rate(side, entry, ratio, roi_minutes, dur_min, o, h, lo, fee, tf_min):
+    if side > 0:
+        rate = entry * (1.0 + ratio) * (1.0 + fee) / (1.0 - fee)
+        beyond = o > rate
+    else:
+        rate = entry * (1.0 - ratio) * (1.0 - fee) / (1.0 + fee)
+        beyond = o < rate
+    # a new ROI step that starts on this candle's open, with the open already past it
+    if dur_min > 0 and dur_min == roi_minutes and roi_minutes % tf_min == 0 and beyond:
+        return o
+    return min(max(rate, lo), h)
+
+
+@njit(cache=True)
+def _stop_rate(side, stop, stop_at_open, had_stop, trailed, dur_ms, o, h, lo, gap_open, trig,
+               dist):
+    if side > 0:
+        if stop > h or (gap_open and had_stop and o < stop_at_open):
+            return o
+        if trailed and dur_ms < _MINUTE_MS:
+            # trailed on its entry candle: assume it rose just past the trigger, then fell
+            return max(lo, o * (1.0 + trig - dist))
+        return stop
+    if stop < lo or (gap_open and had_stop and o > stop_at_open):
+        return o
+    if trailed and dur_ms < _MINUTE_MS:
+        return min(h, o * (1.0 - trig + dist))
+    return stop
+
+
+@njit(cache=True)
+def _exit_decision(side, entry, entry_t, stop, has_stop, trailed, pend, pend_p,
+                   t, o, h, lo, exit_sig, roi_m, roi_r,
+                   fee, sl, trail, trig, dist, maxhold, gap_open, tf_min, tick, inv):
+    """One position on one candle, scalars in and out (no array: no per-call overhead).
+
+    roi_m/roi_r: the ROI step in force (minutes, ratio), roi_m < 0 for none.
+    Returns (stop, has_stop, trailed, reason, rate): the trailed stop and the exit
+    order to place (reason < 0: none).
+    """
+    dur_ms = t - entry_t
+    dur_min = math.floor(dur_ms / _MINUTE_MS)
+    bound = h if side > 0 else lo
+    bound_profit = _round8(profit_ratio(side, entry, bound, fee))
+    had_stop = has_stop
+    stop_at_open = stop
+
+    # 1. trail the stop with the candle's best price (freqtrade: before checking the worst)
+    if trail:
+        dir_ok = (not has_stop) or (stop < lo if side > 0 else stop > h)
+        if dir_ok and not bound_profit < trig:
+            d = dist if (bound_profit > trig or sl <= 0.0) else sl
+            if side > 0:
+                cand = tick_up(bound * (1.0 - d), tick, inv)
+            else:
+                cand = tick_down(bound * (1.0 + d), tick, inv)
+            if (not has_stop) or (side > 0 and cand > stop) or (side < 0 and cand < stop):
+                stop = cand
+                has_stop = True
+                trailed = True
+
+    # 2. what this candle touched
+    stop_hit = has_stop and (stop >= lo if side > 0 else stop <= h)
+    roi_hit = roi_m >= 0.0 and bound_profit > roi_r
+
+    # 3. the first exit by priority: exit_signal, max_hold, stop_loss, roi, trailing_stop.
+    # An exit is an order at a price on the tick; one priced like the order already
+    # waiting is not placed again (freqtrade then tries the next reason).
+    reason = -1
+    rate = 0.0
+    if exit_sig:
+        q = tick_round(o, tick, inv)
+        if not (pend and q == pend_p):
+            reason, rate = R_EXIT_SIGNAL, q
+    if reason < 0 and maxhold > 0.0 and dur_ms >= maxhold:
+        q = tick_round(o, tick, inv)
+        if not (pend and q == pend_p):
+            reason, rate = R_MAX_HOLD, q
+    if reason < 0 and stop_hit:
+        q = tick_round(_stop_rate(side, stop, stop_at_open, had_stop, trailed, dur_ms, o, h, lo,
+                                  gap_open, trig, dist), tick, inv)
+        if not trailed and not (pend and q == pend_p):
+            reason, rate = R_STOP_LOSS, q
+    if reason < 0 and roi_hit:
+        q = tick_round(_roi_rate(side, entry, roi_r, roi_m, dur_min, o, h, lo, fee, tf_min),
+                       tick, inv)
+        if not (pend and q == pend_p):
+            reason, rate = R_ROI, q
+    if reason < 0 and stop_hit and trailed:
+        q = tick_round(_stop_rate(side, stop, stop_at_open, had_stop, trailed, dur_ms, o, h, lo,
+                                  gap_open, trig, dist), tick, inv)
+        if not (pend and q == pend_p):
+            reason, rate = R_TRAILING, q
+    return stop, has_stop, trailed, reason, rate
+
+
+# --- bars, all symbols ---------------------------------------------------------------
+
+@njit(cache=True)
+def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
+              P, TK, roi_min, roi_ratio, pos, acct, tr, n_tr, equity):
+    """Advance all positions and the account bar by bar over rows [r0, len(O)).
+
+    Row r is bar `bar0 + r` with open time time[r]; O/H/L/C[r, s] its prices
+    (NaN: symbol s has no candle). The signals acting on row r are row r - lag
+    of EL/XL/ES/XS (entry/exit long/short, computed at the PREVIOUS close): the
+    vector driver passes whole histories with lag 1, the event driver one row of
+    prices and the previous close's signals with lag 0. No entry on row
+    `no_entry_row`. equity[r] gets cash + positions marked at the close.
+
+    One function for both drivers, and no per-bar function call taking arrays:
+    in numba each such call pays reference counting on every array argument.
+    Returns (next row, trades); stops early when `tr` may not hold another bar.
+    """
+    n_rows, n = O.shape
+    fee = P[P_FEE]
+    sl = P[P_SL]
+    trail = P[P_TRAIL] > 0.0
+    trig = P[P_TRIG]
+    dist = P[P_DIST]
+    maxhold = P[P_MAXHOLD_MS]
+    gap_open = P[P_GAP_OPEN] > 0.0
+    tf_min = P[P_TF_MIN]
+    n_roi = roi_min.shape[0]
+    for r in range(r0, n_rows):
+        if n_tr + n > tr.shape[0]:
+            return r, n_tr
+        i = bar0 + r
+        j = r - lag
+        t = float(time[r])
+        # 1. exits of positions open at the bar's start
+        for s in range(n):
+            o = O[r, s]
+            if pos[s, Q_SIDE] == 0.0 or math.isnan(o):
+                continue
+            side = pos[s, Q_SIDE]
+            xsig = False
+            if j >= 0:
+                if side > 0:
+                    xsig = XL[j, s] and not EL[j, s]
+                else:
+                    xsig = XS[j, s] and not ES[j, s]
+            dur_min = math.floor((t - pos[s, Q_ENTRY_T]) / _MINUTE_MS)
+            roi_m = -1.0
+            roi_r = 0.0
+            for k in range(n_roi):
+                if roi_min[k] <= dur_min:
+                    roi_m = roi_min[k]
+                    roi_r = roi_ratio[k]
+            stop, has_stop, trailed, reason, rate = _exit_decision(
+                side, pos[s, Q_ENTRY], pos[s, Q_ENTRY_T], pos[s, Q_STOP], pos[s, Q_HAS_STOP] > 0,
+                pos[s, Q_TRAILED] > 0, pos[s, Q_PEND] > 0, pos[s, Q_PEND_P], t, o, H[r, s],
+                L[r, s], xsig, roi_m, roi_r, fee, sl, trail, trig, dist, maxhold, gap_open,
+                tf_min, TK[s, 0], TK[s, 1])
+            pos[s, Q_STOP] = stop
+            pos[s, Q_HAS_STOP] = 1.0 if has_stop else 0.0
+            pos[s, Q_TRAILED] = 1.0 if trailed else 0.0
+            if reason >= 0:
+                pos[s, Q_PEND] = 1.0
+                pos[s, Q_PEND_P] = rate
+                pos[s, Q_PEND_R] = reason
+            # the order fills when its price lies within the candle: always for prices on
+            # the tick grid; candles one ulp off the grid can leave it waiting a bar
+            if pos[s, Q_PEND] > 0.0 and L[r, s] <= pos[s, Q_PEND_P] <= H[r, s]:
+                n_tr = _close(s, i, t, pos[s, Q_PEND_P], int(pos[s, Q_PEND_R]), P, pos, acct,
+                              tr, n_tr)
+        # 2. entries, then the new position's exits on its entry candle
+        if r != no_entry_row and j >= 0:
+            for s in range(n):
+                if not (EL[j, s] or ES[j, s]):
+                    continue
+                o = O[r, s]
+                if math.isnan(o) or pos[s, Q_SIDE] != 0.0 or pos[s, Q_EXIT_I] == i:
+                    continue
+                side = 0.0
+                if EL[j, s] and not XL[j, s] and not ES[j, s]:
+                    side = 1.0
+                elif ES[j, s] and not XS[j, s] and not EL[j, s]:
+                    side = -1.0
+                if side == 0.0 or acct[A_OPEN] >= P[P_MAXOPEN]:
+                    continue
+                if not _enter(s, side, i, t, o, P, TK, pos, acct):
+                    continue
+                roi_m = -1.0
+                roi_r = 0.0
+                if n_roi > 0 and roi_min[0] <= 0.0:
+                    roi_m = roi_min[0]
+                    roi_r = roi_ratio[0]
+                stop, has_stop, trailed, reason, rate = _exit_decision(
+                    side, pos[s, Q_ENTRY], t, pos[s, Q_STOP], pos[s, Q_HAS_STOP] > 0, False,
+                    False, 0.0, t, o, H[r, s], L[r, s], False, roi_m, roi_r, fee, sl, trail,
+                    trig, dist, maxhold, gap_open, tf_min, TK[s, 0], TK[s, 1])
+                pos[s, Q_STOP] = stop
+                pos[s, Q_HAS_STOP] = 1.0 if has_stop else 0.0
+                pos[s, Q_TRAILED] = 1.0 if trailed else 0.0
+                if reason >= 0:
+                    pos[s, Q_PEND] = 1.0
+                    pos[s, Q_PEND_P] = rate
+                    pos[s, Q_PEND_R] = reason
+                    if L[r, s] <= rate <= H[r, s]:
+                        n_tr = _close(s, i, t, rate, reason, P, pos, acct, tr, n_tr)
+        # 3. marks
+        eq = acct[A_CASH]
+        for s in range(n):
+            if not math.isnan(O[r, s]):
+                pos[s, Q_LAST_I] = i
+                pos[s, Q_LAST_T] = t
+                pos[s, Q_LAST_O] = O[r, s]
+                pos[s, Q_LAST_C] = C[r, s]
+            side = pos[s, Q_SIDE]
+            if side > 0:
+                eq += pos[s, Q_AMOUNT] * pos[s, Q_LAST_C]
+            elif side < 0:
+                eq += 2.0 * pos[s, Q_STAKE] - pos[s, Q_AMOUNT] * pos[s, Q_LAST_C]
+        acct[A_EQUITY] = eq
+        acct[A_NEXT_BAR] = i + 1
+        equity[r] = eq
+    return n_rows, n_tr
+
+
+@njit(cache=True)
+def close_all(P, TK, pos, acct, tr, n_tr):
+    """Close every open position at its symbol's last candle (reason end_of_data)."""
+    for s in range(pos.shape[0]):
+        if pos[s, Q_SIDE] == 0.0:
+            continue
+        raw = pos[s, Q_LAST_C] if P[P_END_CLOSE] > 0.0 else pos[s, Q_LAST_O]
+        rate = tick_round(raw, TK[s, 0], TK[s, 1])
+        n_tr = _close(s, pos[s, Q_LAST_I], pos[s, Q_LAST_T], rate, R_END, P, pos, acct, tr, n_tr)
+    acct[A_EQUITY] = acct[A_CASH]
+    return n_tr

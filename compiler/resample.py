@@ -21,7 +21,7 @@ def close_times(candles: Candles) -> np.ndarray:
 
 
 def resample(candles: Candles, timeframe: str) -> Candles:
-    """OHLCV of `timeframe` (open=first, high=max, low=min, close=last, volume=sum), complete candles only."""
+    """OHLCV of `timeframe` (open=first, high=max, low=min, close=last, volume=sum); no open candle."""
     if timeframe == candles.timeframe or len(candles) == 0:
         return candles
     period, step = timeframe_ms(timeframe), timeframe_ms(candles.timeframe)
@@ -30,8 +30,6 @@ def resample(candles: Candles, timeframe: str) -> Candles:
     ends = np.concatenate((starts[1:], [len(candles)]))
     times = bucket[starts] * period
     keep = np.ones(len(starts), dtype=bool)
-    if candles.time[0] != times[0]:
-        keep[0] = False                                   # data starts inside this candle
     if candles.time[-1] + step < times[-1] + period:
         keep[-1] = False                                  # this candle has not closed yet
     if not keep.any():

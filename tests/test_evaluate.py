@@ -34,10 +34,11 @@ def test_resample_aggregates_ohlcv_on_epoch_boundaries() -> None:
     assert h.volume[1] == pytest.approx(c.volume[12:24].sum())
 
 
-def test_resample_drops_partial_first_and_last_candles() -> None:
+def test_resample_drops_the_open_last_candle_and_keeps_a_partial_first_one() -> None:
     c = random_candles(40, "5m", seed=2).take(3, 40)   # 00:15 .. 03:20: hours 0 and 3 are partial
     h = resample(c, "1h")
-    assert list(h.time) == [c.time[9], c.time[21]]      # 01:00 and 02:00 only
+    assert list(h.time) == [c.time[0] - 15 * 60_000, c.time[9], c.time[21]]  # 00:00, 01:00, 02:00
+    assert h.open[0] == c.open[0] and h.close[0] == c.close[8]              # 00:15..01:00, closed
 
 
 def test_1h_term_on_5m_never_sees_an_open_candle() -> None:

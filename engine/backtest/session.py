@@ -24,6 +24,7 @@ from compiler.evaluate import Evaluator
 from compiler.strategy import BoundStrategy, Strategy
 from engine.backtest.market import Market, load_market
 from engine.backtest.settings import BacktestSettings
+from engine.data.ticks import infer_price_tick
 from engine.data.timeparse import parse_date
 from engine.kernel.config import KernelConfig, Sizing
 from engine.kernel.simulate import simulate
@@ -57,7 +58,7 @@ def kernel_config(bound: BoundStrategy, settings: BacktestSettings, timeframe: s
         stoploss=bound.stoploss, trailing=bound.trailing, roi=bound.roi,
         max_hold_minutes=bound.max_hold_minutes, sizing=sizing,
         max_open_positions=bound.strategy.sizing.max_open_positions,
-        starting_balance=settings.balance, price_tick=settings.price_tick,
+        starting_balance=settings.balance, price_tick=settings.price_tick or 0.0,
     )
 
 
@@ -73,6 +74,8 @@ class BacktestSession:
         self.traded = market.take(start_index, len(market.time))
         self.evaluators = {s: Evaluator(market.candles[s]) for s in market.symbols}
         self._prices = {f: market.stacked(f) for f in ("open", "high", "low", "close")}
+        self.price_ticks = [settings.price_tick if settings.price_tick is not None
+                            else infer_price_tick(market.candles[s].close) for s in market.symbols]
 
     @property
     def bars(self) -> int:
@@ -92,7 +95,8 @@ class BacktestSession:
         config = kernel_config(compiled.bound, self.settings, self.market.timeframe)
         p = self._prices
         return simulate(self.market.time[a:b], p["open"][a:b], p["high"][a:b], p["low"][a:b], p["close"][a:b],
-                        {k: v[a:b] for k, v in signals.items()}, config, self.market.symbols)
+                        {k: v[a:b] for k, v in signals.items()}, config, self.market.symbols,
+                        price_ticks=self.price_ticks)
 
     def run(self, params: Mapping[str, Any] | None = None, *, span: tuple[int, int] | None = None,
             metrics: bool = True) -> BacktestRun:

@@ -23,7 +23,7 @@ class BacktestSettings:
     slippage_bps: float = 0.0
     balance: float = 10_000.0
     gaps: str = "fill"
-    price_tick: float = 0.0
+    price_tick: float | None = None          # None: inferred per symbol from the candles; 0: no rounding
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

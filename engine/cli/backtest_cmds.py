@@ -47,6 +47,8 @@ def backtest_options(func):  # type: ignore[no-untyped-def]
         click.option("--balance", type=float, default=10_000.0, show_default=True, help="Starting balance (quote)."),
         click.option("--gaps", type=click.Choice(GAP_POLICIES), default="fill", show_default=True,
                      help="Missing candles: fill (flat, zero volume), drop, or error."),
+        click.option("--price-tick", default="auto", show_default=True,
+                     help="Price tick stops are rounded to: auto (from the candles' decimals), 0 (none) or a number."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -54,10 +56,14 @@ def backtest_options(func):  # type: ignore[no-untyped-def]
 
 
 def settings_from(data: str | None, symbols: str | None, start: str | None, end: str | None, fee: float,
-                  slippage: float, balance: float, gaps: str) -> BacktestSettings:
+                  slippage: float, balance: float, gaps: str, price_tick: str = "auto") -> BacktestSettings:
     syms = tuple(s.strip().upper() for s in symbols.split(",") if s.strip()) if symbols else ()
+    try:
+        tick = None if price_tick == "auto" else float(price_tick)
+    except ValueError:
+        raise UsageError(f"--price-tick {price_tick!r}: use auto, 0 or a number such as 0.01") from None
     return BacktestSettings(data=data, symbols=syms, start=start, end=end, fee=fee, slippage_bps=slippage,
-                            balance=balance, gaps=gaps)
+                            balance=balance, gaps=gaps, price_tick=tick)
 
 
 def _write_trades_csv(path: Path, records: list[dict[str, Any]]) -> None:
@@ -132,12 +138,12 @@ def _write_report(path: Path, session: BacktestSession, run: BacktestRun) -> Pat
 @click.option("--report", type=click.Path(path_type=Path), help="Write a self-contained HTML report.")
 @click.option("--no-keep", is_flag=True, help="Do not keep this run in the results store.")
 def run_cmd(strategy: Path, data: str | None, symbols: str | None, start: str | None, end: str | None,
-            fee: float, slippage: float, balance: float, gaps: str, json_out: bool, trades_csv: Path | None,
-            report: Path | None, no_keep: bool) -> int:
+            fee: float, slippage: float, balance: float, gaps: str, price_tick: str, json_out: bool,
+            trades_csv: Path | None, report: Path | None, no_keep: bool) -> int:
     """Backtest STRATEGY."""
     if not strategy.is_file():
         raise UsageError(f"no such file: {strategy}")
-    settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps)
+    settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps, price_tick)
     return run_backtest(strategy, settings, json_out=json_out, trades_csv=trades_csv, report=report,
                         keep=not no_keep)
 

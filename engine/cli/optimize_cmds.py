@@ -139,7 +139,8 @@ def run_optimize(strategy_path: Path, settings: Any, options: OptimizeOptions, *
 @click.option("--apply", is_flag=True, help="Write the best values into the strategy as new defaults.")
 @click.option("--yes", is_flag=True, help="Apply without asking.")
 def optimize_cmd(strategy: Path, data: str | None, symbols: str | None, start: str | None, end: str | None,
-                 fee: float, slippage: float, balance: float, gaps: str, trials: int, timeout: float | None,
+                 fee: float, slippage: float, balance: float, gaps: str, price_tick: str, trials: int,
+                 timeout: float | None,
                  objective: str, min_trades: int, sampler: str, seed: int | None, stages: str, jobs: int,
                  storage: str | None, study: str | None, walk_forward: int | None, anchored: bool,
                  json_out: bool, apply: bool, yes: bool) -> int:
@@ -150,7 +151,7 @@ def optimize_cmd(strategy: Path, data: str | None, symbols: str | None, start: s
         raise UsageError("--jobs and --trials must be at least 1")
     if storage and not study:
         raise UsageError("--storage needs --study NAME so that workers join the same study")
-    settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps)
+    settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps, price_tick)
     options = OptimizeOptions(objective=make_objective(objective, min_trades), trials=trials, timeout=timeout,
                               sampler=sampler, seed=seed, stages=stages, storage=storage, study=study, jobs=jobs,
                               walk_forward=walk_forward, anchored=anchored)

@@ -1,0 +1,28 @@
+"""The price tick a market trades in, inferred from its candles.
+
+Stops are rounded to the exchange's tick. Without a market list at hand
+(offline backtests), the candles tell it: the finest decimal their closes use.
+freqtrade's backtester does the same, so inferring it is also what keeps the
+two engines' stop prices identical.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["infer_price_tick"]
+
+_MAX_DECIMALS = 12
+
+
+def infer_price_tick(prices: np.ndarray) -> float:
+    """10**-d for the smallest d at which every finite price is a whole number of ticks."""
+    values = np.asarray(prices, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return 0.0
+    for decimals in range(_MAX_DECIMALS + 1):
+        scaled = values * 10.0**decimals
+        # a price one float ulp off its decimal value still counts as on the grid
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6):
+            return float(10.0**-decimals)
+    return 0.0

@@ -273,3 +273,13 @@ def test_two_workers_share_one_postgresql_study_without_duplicates(tmp_path: Pat
     assert len(done) == 21
     assert sorted(t.params["sell"] for t in done) == list(range(60, 81))
     optuna.delete_study(study_name=f"{study}.exit", storage=PG_URL)
+
+
+@pytest.mark.parametrize("name", ["sharpe", "sortino", "calmar", "profit", "profit_factor", "expectancy"])
+def test_named_objectives_equal_the_full_metrics(name: str) -> None:
+    from engine.metrics import compute_metrics
+    session = _session(STAGED, random_candles(3000, "5m", seed=23))
+    result = session.run(metrics=False).result
+    full = compute_metrics(result)
+    key = {"profit": "total_return"}.get(name, name)
+    assert make_objective(name)(result) == pytest.approx(full[key], rel=1e-9)

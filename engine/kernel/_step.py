@@ -360,7 +360,7 @@ def _exit_decision(side, entry, entry_t, stop, has_stop, trailed, pend, pend_p,
 
 @njit(cache=True)
 def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
-              P, TK, roi_min, roi_ratio, pos, acct, tr, n_tr, equity):
+              P, TK, roi_min, roi_ratio, pos, acct, tr, n_tr, equity, fast):
     """Advance all positions and the account bar by bar over rows [r0, len(O)).
 
     Row r is bar `bar0 + r` with open time time[r]; O/H/L/C[r, s] its prices
@@ -373,6 +373,12 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
     One function for both drivers, and no per-bar function call taking arrays:
     in numba each such call pays reference counting on every array argument.
     Returns (next row, trades); stops early when `tr` may not hold another bar.
+
+    `fast` lets the loop run through bars on which nothing can happen with a
+    tight scan: with no position open, the account only changes at the next
+    entry signal; with one position and only a stop and exit signals, only at
+    the bar that touches the stop or brings the signal. The event driver passes
+    False and steps every bar through the full logic; a test proves both agree.
     """
     n_rows, n = O.shape
     fee = P[P_FEE]
@@ -384,9 +390,37 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
     gap_open = P[P_GAP_OPEN] > 0.0
     tf_min = P[P_TF_MIN]
     n_roi = roi_min.shape[0]
-    for r in range(r0, n_rows):
+    # with only a stop and exit signals, a bar that touches neither changes nothing but equity
+    quiet_rules = fast and n_roi == 0 and not trail and maxhold <= 0.0
+    r = r0 - 1
+    while r + 1 < n_rows:
+        r += 1
         if n_tr + n > tr.shape[0]:
             return r, n_tr
+        if fast and acct[A_OPEN] == 0.0:
+            # flat until the next entry signal: equity is the cash, nothing else changes
+            cash = acct[A_CASH]
+            q = r
+            while q < n_rows:
+                j = q - lag
+                if j >= 0 and _any_entry(EL, ES, j, n):
+                    break
+                equity[q] = cash
+                q += 1
+            if q > r:
+                _mark_last(r, q, bar0, time, O, C, pos)
+                acct[A_EQUITY] = cash
+                acct[A_NEXT_BAR] = bar0 + q
+                r = q - 1
+                continue
+        if quiet_rules and n == 1 and pos[0, Q_SIDE] != 0.0 and pos[0, Q_PEND] == 0.0:
+            q = _ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity)
+            if q > r:  # bars r..q-1 touched neither the stop nor an exit signal
+                _mark_last(q - 1, q, bar0, time, O, C, pos)
+                acct[A_EQUITY] = equity[q - 1]
+                acct[A_NEXT_BAR] = bar0 + q
+                r = q - 1
+                continue
         i = bar0 + r
         j = r - lag
         t = float(time[r])
@@ -478,6 +512,55 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
         acct[A_NEXT_BAR] = i + 1
         equity[r] = eq
     return n_rows, n_tr
+
+
+@njit(cache=True)
+def _any_entry(EL, ES, j, n):
+    for s in range(n):
+        if EL[j, s] or ES[j, s]:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity):
+    """First row from r at which the one open position may exit; equity marked until then."""
+    side = pos[0, Q_SIDE]
+    stop = pos[0, Q_STOP]
+    has_stop = pos[0, Q_HAS_STOP] > 0.0
+    amount = pos[0, Q_AMOUNT]
+    base = acct[A_CASH] + (2.0 * pos[0, Q_STAKE] if side < 0 else 0.0)
+    sign = 1.0 if side > 0 else -1.0
+    q = r
+    n_rows = O.shape[0]
+    while q < n_rows:
+        if math.isnan(O[q, 0]):
+            break
+        j = q - lag
+        if j >= 0:
+            if side > 0:
+                if XL[j, 0] and not EL[j, 0]:
+                    break
+            elif XS[j, 0] and not ES[j, 0]:
+                break
+        if has_stop and (stop >= L[q, 0] if side > 0 else stop <= H[q, 0]):
+            break
+        equity[q] = base + sign * amount * C[q, 0]
+        q += 1
+    return q
+
+
+@njit(cache=True)
+def _mark_last(r_from, r_to, bar0, time, O, C, pos):
+    """Each symbol's last candle in rows [r_from, r_to), as the per-bar marks would record it."""
+    for s in range(pos.shape[0]):
+        for q in range(r_to - 1, r_from - 1, -1):
+            if not math.isnan(O[q, s]):
+                pos[s, Q_LAST_I] = bar0 + q
+                pos[s, Q_LAST_T] = float(time[q])
+                pos[s, Q_LAST_O] = O[q, s]
+                pos[s, Q_LAST_C] = C[q, s]
+                break
 
 
 @njit(cache=True)

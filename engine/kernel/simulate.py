@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from numba import njit
 
 from engine.kernel._layout import (
     A_EQUITY,
@@ -80,12 +81,21 @@ def _prices(name: str, value: object, n_bars: int | None) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+@njit(cache=True)
+def _increasing(t: np.ndarray) -> bool:
+    """One pass, no temporary array (np.diff would allocate a year of int64 per call)."""
+    for k in range(1, t.shape[0]):
+        if t[k] <= t[k - 1]:
+            return False
+    return True
+
+
 def _prepare(time: object, open: object, high: object, low: object,
              close: object) -> tuple[np.ndarray, ...]:
     t = np.ascontiguousarray(np.asarray(time, dtype=np.int64))
     if t.ndim != 1:
         raise ValueError("time must be one shared clock: a 1-D array of open times in ms")
-    if len(t) > 1 and not np.all(np.diff(t) > 0):
+    if not _increasing(t):
         raise ValueError("time must be strictly increasing (open times in ms, UTC)")
     o, h, lo, c = (_prices(n, v, len(t)) for n, v in
                    (("open", open), ("high", high), ("low", low), ("close", close)))
@@ -127,7 +137,7 @@ def simulate(time: np.ndarray, open: np.ndarray, high: np.ndarray, low: np.ndarr
     n_tr, bar = 0, 0
     while True:
         bar, n_tr = step_bars(bar, 0, t, o, h, lo, c, el, xl, es, xs, 1, n_bars - 1, params,
-                              ticks, roi_min, roi_ratio, pos, acct, rows, n_tr, equity)
+                              ticks, roi_min, roi_ratio, pos, acct, rows, n_tr, equity, True)
         if bar >= n_bars:
             break
         rows = _grow(rows, n_tr)

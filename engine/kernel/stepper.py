@@ -106,7 +106,7 @@ class Stepper:
         _, self._n_tr = step_bars(0, self.bar_index, np.array([time_ms], dtype=np.int64),
                                   o, h, lo, c, el, xl, es, xs, 0, 0 if last else -1,
                                   self._params, self._ticks, self._roi_min, self._roi_ratio,
-                                  self._pos, self._acct, self._rows, self._n_tr, self._eq)
+                                  self._pos, self._acct, self._rows, self._n_tr, self._eq, False)
         self._times.append(int(time_ms))
         self._equity.append(float(self._acct[A_EQUITY]))
         return trades_from_rows(self._rows[before:self._n_tr])

@@ -11,14 +11,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import math
+
 import numpy as np
+from numba import njit
 
 from dsl import ast
 from dsl.parse import ParseError, parse_expr
 from engine.kernel.trades import SimResult
 from engine.metrics import compute_metrics
-from engine.metrics.returns import (annualized_return, bar_returns, equity_curve, max_drawdown,
-                                    periods_per_year, sharpe_ratio, sortino_ratio)
+from engine.metrics.returns import (ZERO_DEVIATION, annualized_return, equity_curve, max_drawdown,
+                                    periods_per_year)
 
 __all__ = ["NAMED", "Objective", "ObjectiveError", "make_objective"]
 
@@ -27,8 +30,41 @@ class ObjectiveError(ValueError):
     """The objective is not a known name or a valid expression over metrics."""
 
 
-def _curve_returns(r: SimResult) -> np.ndarray:
-    return bar_returns(equity_curve(np.asarray(r.equity, dtype=np.float64), r.starting_balance))
+@njit(cache=True)
+def _return_moments(equity: np.ndarray, start: float) -> tuple[float, float, float, int]:
+    """(mean, sample std, downside deviation, count) of the bar returns in one pass.
+
+    The same returns as `engine.metrics.returns.bar_returns` over the curve that
+    starts at the starting balance, without building the curve or the returns.
+    """
+    n = equity.shape[0]
+    total = 0.0
+    prev = start
+    for k in range(n):
+        cur = equity[k]
+        total += (cur - prev) / prev if prev > 0.0 else 0.0
+        prev = cur
+    mean = total / n if n else 0.0
+    sq = 0.0
+    down = 0.0
+    prev = start
+    for k in range(n):
+        cur = equity[k]
+        x = (cur - prev) / prev if prev > 0.0 else 0.0
+        sq += (x - mean) ** 2
+        if x < 0.0:
+            down += x * x
+        prev = cur
+    std = math.sqrt(sq / (n - 1)) if n > 1 else math.nan
+    return mean, std, math.sqrt(down / n) if n else math.nan, n
+
+
+def _fast_ratio(r: SimResult, downside: bool) -> float:
+    mean, std, dd, n = _return_moments(np.asarray(r.equity, dtype=np.float64), float(r.starting_balance))
+    deviation = dd if downside else std
+    if n < 2 or not deviation > ZERO_DEVIATION:
+        return float("nan")
+    return mean / deviation * math.sqrt(periods_per_year(r.timeframe))
 
 
 def _profit(r: SimResult) -> float:
@@ -49,8 +85,8 @@ def _profit_factor(r: SimResult) -> float:
 
 
 NAMED: dict[str, Callable[[SimResult], float]] = {
-    "sharpe": lambda r: sharpe_ratio(_curve_returns(r), periods_per_year(r.timeframe)),
-    "sortino": lambda r: sortino_ratio(_curve_returns(r), periods_per_year(r.timeframe)),
+    "sharpe": lambda r: _fast_ratio(r, downside=False),
+    "sortino": lambda r: _fast_ratio(r, downside=True),
     "calmar": _calmar,
     "profit": _profit,
     "profit_factor": _profit_factor,

@@ -49,6 +49,45 @@ def _strategy_params(path: Path) -> set[str] | None:
     return None
 
 
+def _check_overrides(target: Path, overrides: dict[str, Any], doc: Document, index: int, out: Collector) -> None:
+    """Overrides must give the strategy values it can run with (a bad one fails at bind time)."""
+    from compiler.validate import load_strategy
+    from dsl.diagnostics import ManifestError
+    where = ("spec", "strategies", index, "params")
+    try:
+        strategy = load_strategy(target)
+    except ManifestError:
+        out.error(doc.source.value((*where[:-1], "path")), "D005", f"strategy '{target.name}' has errors",
+                  f"run `superbot validate {target}`", path_text((*where[:-1], "path")))
+        return
+    for key, value in overrides.items():
+        param = strategy.params[key]
+        if param.kind != "fixed" and not param.contains(value):
+            span = list(param.choices) if param.kind == "choice" else [param.low, param.high]
+            out.warning(doc.source.value((*where, key)), "W003",
+                        f"override {key}: {value!r} is outside the strategy's {param.kind} range {span}",
+                        "the optimizer never tried this value", path_text((*where, key)))
+    # bind each override alone first, to point at the one that breaks the strategy
+    culprits = [(k, _bind_error(strategy, {k: v})) for k, v in overrides.items()]
+    culprits = [(k, e) for k, e in culprits if e is not None]
+    if not culprits:
+        combined = _bind_error(strategy, overrides)
+        culprits = [(next(iter(overrides)), combined)] if combined is not None else []
+    for key, error in culprits:
+        out.error(doc.source.value((*where, key)), "D003",
+                  f"with {key}: {overrides[key]!r} the strategy is invalid: {error.message}",
+                  error.hint or f"see {error.file}:{error.line}", path_text((*where, key)))
+
+
+def _bind_error(strategy: Any, overrides: dict[str, Any]) -> Any:
+    from dsl.diagnostics import ManifestError
+    try:
+        strategy.bind(overrides)
+    except ManifestError as exc:
+        return exc.diagnostics[0]
+    return None
+
+
 def _check_rules(doc: Document, out: Collector) -> None:
     rules = (doc.data["spec"].get("risk") or {}).get("rules") or []
     for i, rule in enumerate(rules):
@@ -111,6 +150,9 @@ def check_deployment(doc: Document, out: Collector) -> Deployment | None:
                 out.error(doc.source.key(kpath), "D003", f"strategy '{ref['path']}' has no parameter '{key}'",
                           did_you_mean(key, names) or f"parameters: {', '.join(sorted(names)) or 'none'}",
                           path_text(kpath))
+        overrides = ref.get("params") or {}
+        if overrides and all(key in names for key in overrides):
+            _check_overrides(target, overrides, doc, i, out)
         refs.append(StrategyRef(target, dict(ref.get("params") or {}),
                                 tuple(ref.get("symbols") or spec["symbols"])))
     _check_rules(doc, out)

@@ -11,19 +11,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from engine.data.home import data_home
+
 __all__ = ["DATABASE_FILE", "data_dir", "database_url"]
 
 DATABASE_FILE = "superbot.db"
 
 
 def data_dir() -> Path:
-    """The user's SuperBot data directory (not created here)."""
-    home = os.environ.get("SUPERBOT_HOME")
-    if home:
-        return Path(home).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "superbot"
+    """The user's SuperBot data directory (not created here); one rule, in engine.data.home."""
+    return data_home()
 
 
 def database_url(url: str | None = None) -> str:

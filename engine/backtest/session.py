@@ -24,6 +24,7 @@ from compiler.evaluate import Evaluator
 from compiler.strategy import BoundStrategy, Strategy
 from engine.backtest.market import Market, load_market
 from engine.backtest.settings import BacktestSettings
+from engine.data.errors import DataError
 from engine.data.ticks import infer_price_tick
 from engine.data.timeparse import parse_date
 from engine.kernel.config import KernelConfig, Sizing
@@ -72,6 +73,8 @@ class BacktestSession:
         self.settings = settings
         self.start = start_index
         self.traded = market.take(start_index, len(market.time))
+        if len(market.time) > 1 and not bool(np.all(market.time[1:] > market.time[:-1])):
+            raise DataError("candle times must be strictly increasing; import the data with `superbot data import`")
         self.evaluators = {s: Evaluator(market.candles[s]) for s in market.symbols}
         self._prices = {f: market.stacked(f) for f in ("open", "high", "low", "close")}
         self.price_ticks = [settings.price_tick if settings.price_tick is not None
@@ -96,7 +99,7 @@ class BacktestSession:
         p = self._prices
         return simulate(self.market.time[a:b], p["open"][a:b], p["high"][a:b], p["low"][a:b], p["close"][a:b],
                         {k: v[a:b] for k, v in signals.items()}, config, self.market.symbols,
-                        price_ticks=self.price_ticks)
+                        price_ticks=self.price_ticks, time_checked=True)
 
     def run(self, params: Mapping[str, Any] | None = None, *, span: tuple[int, int] | None = None,
             metrics: bool = True) -> BacktestRun:

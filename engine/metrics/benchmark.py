@@ -15,6 +15,10 @@ __all__ = ["buy_and_hold_curve", "buy_and_hold_returns"]
 
 
 def _first_last(close: np.ndarray) -> tuple[float, float] | None:
+    def usable(x: float) -> bool:
+        return bool(np.isfinite(x) and x > 0)
+    if len(close) and usable(close[0]) and usable(close[-1]):  # the usual case: no scan
+        return float(close[0]), float(close[-1])
     finite = np.flatnonzero(np.isfinite(close) & (close > 0))
     if len(finite) == 0:
         return None

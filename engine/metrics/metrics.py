@@ -27,15 +27,12 @@ import numpy as np
 from compiler.timeframes import timeframe_ms
 from engine.kernel.trades import EXIT_REASONS, SimResult
 from engine.metrics.benchmark import buy_and_hold_returns
+from engine.metrics._curve import curve_pass
 from engine.metrics.returns import (
+    ZERO_DEVIATION,
     annualized_return,
-    bar_returns,
-    curve_times,
-    equity_curve,
-    max_drawdown,
+    drawdown_from_pass,
     periods_per_year,
-    sharpe_ratio,
-    sortino_ratio,
 )
 from engine.metrics.trade_stats import exposure, group_breakdown, trade_summary
 
@@ -79,20 +76,28 @@ def compute_metrics(result: SimResult,
     per_year = periods_per_year(result.timeframe)
     start = float(result.starting_balance)
 
-    # 1-2. The equity curve and what it says about return and risk.
-    curve = equity_curve(np.asarray(result.equity, dtype=np.float64), start)
-    times = curve_times(np.asarray(result.time, dtype=np.int64), bar_ms)
-    returns = bar_returns(curve)
-    final = float(curve[-1])
+    # 1-2. The equity curve and what it says about return and risk: one compiled pass
+    # (curve point 0 is the starting balance, point i the close of bar i-1).
+    equity = np.asarray(result.equity, dtype=np.float64)
+    stats = curve_pass(equity, start)
+    mean, std, downside, n_returns = stats[0], stats[1], stats[2], stats[3]
+    final = float(equity[-1]) if n_bars else start
     total = final / start - 1.0 if start > 0 else float("nan")
     annual = annualized_return(total, n_bars, per_year)
-    dd = max_drawdown(curve)
-    std = float(np.std(returns, ddof=1)) if len(returns) > 1 else float("nan")
+    dd = drawdown_from_pass(stats)
+    time0 = int(result.time[0]) if n_bars else 0
+
+    def point_ms(index: int) -> int:
+        return time0 if index == 0 else int(result.time[index - 1]) + bar_ms
 
     def at(index: int | None) -> str | None:
-        return None if index is None else iso_time(int(times[index]))
+        return None if index is None else iso_time(point_ms(index))
 
-    recovery_or_end = dd.recovery if dd.recovery is not None else len(curve) - 1
+    def ratio(deviation: float) -> float:
+        ok = n_returns > 1 and deviation > ZERO_DEVIATION
+        return mean / deviation * math.sqrt(per_year) if ok else float("nan")
+
+    recovery_or_end = dd.recovery if dd.recovery is not None else n_bars
     longest_end = (dd.longest_peak or 0) + dd.longest_bars
 
     # 3. The trades.
@@ -112,8 +117,8 @@ def compute_metrics(result: SimResult,
         "total_return": total,
         "annualized_return": annual,
         "volatility": std * math.sqrt(per_year),
-        "sharpe": sharpe_ratio(returns, per_year),
-        "sortino": sortino_ratio(returns, per_year),
+        "sharpe": ratio(std),
+        "sortino": ratio(downside),
         "calmar": annual / dd.depth if dd.depth > 0 else float("nan"),
         "max_drawdown": dd.depth,
         "max_drawdown_abs": dd.depth_abs,
@@ -121,10 +126,10 @@ def compute_metrics(result: SimResult,
         "max_drawdown_trough": at(dd.trough),
         "max_drawdown_end": at(dd.recovery),
         "max_drawdown_duration_bars": dd.duration_bars,
-        "max_drawdown_duration_s": (int(times[recovery_or_end] - times[dd.peak]) // 1000
+        "max_drawdown_duration_s": ((point_ms(recovery_or_end) - point_ms(dd.peak)) // 1000
                                     if dd.peak is not None else 0),
         "longest_drawdown_bars": dd.longest_bars,
-        "longest_drawdown_s": (int(times[longest_end] - times[dd.longest_peak]) // 1000
+        "longest_drawdown_s": ((point_ms(longest_end) - point_ms(dd.longest_peak)) // 1000
                                if dd.longest_peak is not None else 0),
         "exposure": exposure(trades, n_bars),
         **summary,

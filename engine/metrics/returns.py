@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.metrics._curve import curve_pass
+
 from compiler.timeframes import timeframe_ms
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "drawdown_series",
     "equity_curve",
     "max_drawdown",
+    "drawdown_from_pass",
     "periods_per_year",
     "sharpe_ratio",
     "sortino_ratio",
@@ -135,33 +138,18 @@ _NO_DRAWDOWN = Drawdown(0.0, 0.0, None, None, None, 0, None, 0)
 
 
 def max_drawdown(curve: np.ndarray) -> Drawdown:
-    """Deepest and longest drawdown of `curve` (see `Drawdown`)."""
+    """Deepest and longest drawdown of `curve` (see `Drawdown`), in one compiled pass."""
     if len(curve) < 2:
         return _NO_DRAWDOWN
-    peak_value = np.maximum.accumulate(curve)
-    underwater = curve < peak_value
-    if not underwater.any():
-        return _NO_DRAWDOWN
-    # Underwater runs [start, end): the peak is the point just before each run.
-    edges = np.diff(np.concatenate(([0], underwater.view(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    last = len(curve) - 1
-    recovered = ends <= last
-    durations = np.where(recovered, ends - starts + 1, ends - starts)
+    c = np.asarray(curve, dtype=np.float64)
+    return drawdown_from_pass(curve_pass(c[1:], float(c[0])))
 
-    dd = drawdown_series(curve)
-    trough = int(np.argmin(dd))
-    run = int(np.searchsorted(starts, trough, side="right")) - 1
-    peak = int(starts[run]) - 1
-    longest = int(np.argmax(durations))
-    return Drawdown(
-        depth=float(-dd[trough]),
-        depth_abs=float(curve[peak] - curve[trough]),
-        peak=peak,
-        trough=trough,
-        recovery=int(ends[run]) if recovered[run] else None,
-        duration_bars=int(durations[run]),
-        longest_peak=int(starts[longest]) - 1,
-        longest_bars=int(durations[longest]),
-    )
+
+def drawdown_from_pass(stats: tuple) -> Drawdown:  # type: ignore[type-arg]
+    """The `Drawdown` part of `_curve.curve_pass`'s result."""
+    depth, depth_abs, peak, trough, recovery, duration, longest_peak, longest_bars = stats[4:]
+    if trough < 0:
+        return _NO_DRAWDOWN
+    none = lambda i: None if i < 0 else int(i)  # noqa: E731
+    return Drawdown(float(depth), float(depth_abs), none(peak), none(trough), none(recovery),
+                    int(duration), none(longest_peak), int(longest_bars))

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.metrics._curve import union_length
+
 from engine.kernel.trades import Trades
 
 __all__ = ["exposure", "group_breakdown", "trade_summary"]
@@ -64,12 +66,13 @@ def exposure(trades: Trades, n_bars: int) -> float:
     """
     if n_bars <= 0:
         return float("nan")
-    entry = np.clip(np.asarray(trades.entry_index, dtype=np.int64), 0, n_bars)
-    exit_ = np.clip(np.asarray(trades.exit_index, dtype=np.int64), 0, n_bars)
-    opened = np.bincount(entry, minlength=n_bars + 1)
-    closed = np.bincount(exit_, minlength=n_bars + 1)
-    open_positions = np.cumsum(opened - closed)[:n_bars]
-    return float((open_positions > 0).mean())
+    entry = np.asarray(trades.entry_index, dtype=np.int64)
+    exit_ = np.asarray(trades.exit_index, dtype=np.int64)
+    if len(entry) > 1 and np.any(entry[1:] < entry[:-1]):
+        order = np.argsort(entry, kind="stable")
+        entry, exit_ = entry[order], exit_[order]
+    # the union of the trades' bar intervals: O(trades), not O(bars)
+    return union_length(entry, exit_, n_bars) / n_bars
 
 
 def group_breakdown(codes: np.ndarray, labels: Sequence[str], trades: Trades,

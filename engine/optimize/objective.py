@@ -14,14 +14,13 @@ from typing import Any
 import math
 
 import numpy as np
-from numba import njit
 
 from dsl import ast
 from dsl.parse import ParseError, parse_expr
 from engine.kernel.trades import SimResult
 from engine.metrics import compute_metrics
-from engine.metrics.returns import (ZERO_DEVIATION, annualized_return, equity_curve, max_drawdown,
-                                    periods_per_year)
+from engine.metrics._curve import curve_pass
+from engine.metrics.returns import ZERO_DEVIATION, annualized_return, periods_per_year
 
 __all__ = ["NAMED", "Objective", "ObjectiveError", "make_objective"]
 
@@ -30,37 +29,9 @@ class ObjectiveError(ValueError):
     """The objective is not a known name or a valid expression over metrics."""
 
 
-@njit(cache=True)
-def _return_moments(equity: np.ndarray, start: float) -> tuple[float, float, float, int]:
-    """(mean, sample std, downside deviation, count) of the bar returns in one pass.
-
-    The same returns as `engine.metrics.returns.bar_returns` over the curve that
-    starts at the starting balance, without building the curve or the returns.
-    """
-    n = equity.shape[0]
-    total = 0.0
-    prev = start
-    for k in range(n):
-        cur = equity[k]
-        total += (cur - prev) / prev if prev > 0.0 else 0.0
-        prev = cur
-    mean = total / n if n else 0.0
-    sq = 0.0
-    down = 0.0
-    prev = start
-    for k in range(n):
-        cur = equity[k]
-        x = (cur - prev) / prev if prev > 0.0 else 0.0
-        sq += (x - mean) ** 2
-        if x < 0.0:
-            down += x * x
-        prev = cur
-    std = math.sqrt(sq / (n - 1)) if n > 1 else math.nan
-    return mean, std, math.sqrt(down / n) if n else math.nan, n
-
-
 def _fast_ratio(r: SimResult, downside: bool) -> float:
-    mean, std, dd, n = _return_moments(np.asarray(r.equity, dtype=np.float64), float(r.starting_balance))
+    """Sharpe or Sortino from one compiled pass over the equity (no curve, no returns array)."""
+    mean, std, dd, n = curve_pass(np.asarray(r.equity, dtype=np.float64), float(r.starting_balance))[:4]
     deviation = dd if downside else std
     if n < 2 or not deviation > ZERO_DEVIATION:
         return float("nan")
@@ -72,8 +43,7 @@ def _profit(r: SimResult) -> float:
 
 
 def _calmar(r: SimResult) -> float:
-    curve = equity_curve(np.asarray(r.equity, dtype=np.float64), r.starting_balance)
-    depth = max_drawdown(curve).depth
+    depth = curve_pass(np.asarray(r.equity, dtype=np.float64), float(r.starting_balance))[4]
     annual = annualized_return(_profit(r), len(r.equity), periods_per_year(r.timeframe))
     return annual / depth if depth > 0 else float("nan")
 
@@ -137,10 +107,18 @@ def make_objective(text: str, min_trades: int = 0) -> Objective:
     except ParseError as exc:
         raise ObjectiveError(f"objective '{text}' is neither one of {', '.join(NAMED)} nor an expression "
                              f"over metrics ({exc})") from None
-    known = set(compute_metrics.__globals__.get("METRIC_NAMES", ())) or None
+    names = sorted({n.ident for n in ast.walk(tree) if isinstance(n, ast.Name)})
     for node in ast.walk(tree):
         if isinstance(node, (ast.Call, ast.ParamRef, ast.At, ast.Shift)):
             raise ObjectiveError(f"objective '{text}': use metric names, numbers and + - * / only")
-        if known and isinstance(node, ast.Name) and node.ident not in known:
-            raise ObjectiveError(f"objective '{text}': unknown metric '{node.ident}'")
-    return Objective(name, lambda r: _evaluate(tree, compute_metrics(r)), min_trades)
+
+    def evaluate(result: SimResult) -> float:
+        metrics = compute_metrics(result)
+        unknown = [n for n in names if n not in metrics]
+        if unknown:
+            numeric = sorted(k for k, v in metrics.items() if isinstance(v, (int, float)))
+            raise ObjectiveError(f"objective '{text}': unknown metric '{unknown[0]}'; metrics: "
+                                 + ", ".join(numeric))
+        return _evaluate(tree, metrics)
+
+    return Objective(name, evaluate, min_trades)

@@ -105,7 +105,7 @@ def _condition(draw: st.DrawFn, depth: int = 0) -> str:
 _DATA = random_candles(1500, "5m", seed=11)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entry=_condition(), exit=_condition(), cut=st.integers(50, 1499))
 def test_signals_on_truncated_data_equal_full_signals_up_to_the_cut(entry: str, exit: str, cut: int) -> None:
     text = strategy_yaml(entry, exit)

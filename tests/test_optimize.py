@@ -283,3 +283,35 @@ def test_named_objectives_equal_the_full_metrics(name: str) -> None:
     full = compute_metrics(result)
     key = {"profit": "total_return"}.get(name, name)
     assert make_objective(name)(result) == pytest.approx(full[key], rel=1e-9)
+
+
+def test_jobs_run_forked_workers_on_the_shared_local_journal() -> None:
+    session = _session(PLANTED, _planted_market())
+    options = OptimizeOptions(objective=make_objective("profit"), trials=11, sampler="grid", jobs=2,
+                              study="jobs-test")
+    result = optimize(session, options)
+    kept = optuna.load_study(study_name="jobs-test.all", storage=local_storage())
+    done = [t for t in kept.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert sorted(t.params["level"] for t in done) == list(range(90, 101))
+    assert result.best_params == {"level": 96}
+
+
+def test_apply_runs_an_optimize_deployment(tmp_path: Path) -> None:
+    from superbot import main
+    (tmp_path / "s.yaml").write_text(PLANTED)
+    data = tmp_path / "PLANT_USDT-5m.json"
+    c = _planted_market()
+    data.write_text(json.dumps([[int(t), o, h, l, cl, v] for t, o, h, l, cl, v in
+                                zip(c.time, c.open, c.high, c.low, c.close, c.volume)]))
+    (tmp_path / "opt.yaml").write_text(f"""
+apiVersion: superbot/v1
+kind: Deployment
+metadata: {{name: opt}}
+spec:
+  mode: optimize
+  strategies: [{{path: s.yaml}}]
+  symbols: [PLANT/USDT]
+  data: {{path: {data.name}}}
+  optimize: {{trials: 11, sampler: grid, objective: profit}}
+""")
+    assert main(["apply", str(tmp_path / "opt.yaml"), "--json"]) == 0

@@ -33,11 +33,16 @@ def _settings(dep: Deployment, symbols: tuple[str, ...]) -> BacktestSettings:
 
 
 @app.command("apply")
-@click.option("-f", "--file", "file", required=True, type=click.Path(path_type=Path), help="Deployment manifest.")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("-f", "--file", "file", type=click.Path(path_type=Path), help="Deployment manifest.")
 @click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")
 @click.option("--yes", is_flag=True, help="Do not ask before writing optimized defaults.")
-def apply_cmd(file: Path, json_out: bool, yes: bool) -> int:
-    """Run the deployment in FILE (backtest and optimize modes)."""
+def apply_cmd(path: Path | None, file: Path | None, json_out: bool, yes: bool) -> int:
+    """Run the deployment in PATH (or -f FILE): backtest and optimize modes."""
+    if (path is None) == (file is None):
+        raise UsageError("give the deployment file once: `superbot apply FILE` or `superbot apply -f FILE`")
+    file = path or file
+    assert file is not None
     if not file.is_file():
         raise UsageError(f"no such file: {file}")
     dep = load_deployment(file)

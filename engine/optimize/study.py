@@ -180,7 +180,7 @@ def run_stage(runner: TrialRunner, dims: list[ParamDef], *, stage: str, study_na
             # one WAITING slot per trial (grid points, or empty ones the sampler fills): workers
             # pop them atomically, so N trials are run exactly once however many workers join
             _enqueue_grid(study, points if points is not None else [{} for _ in range(n)], created)
-        interrupted = _run_shared(study, dists, runner, n, deadline, jobs, sampler, progress)
+        interrupted = _run_shared(study, storage_url, dists, runner, n, deadline, jobs, sampler, progress)
     else:
         study = optuna.create_study(sampler=_sampler(sampler, seed), direction="maximize")
         for point in points or ():
@@ -202,13 +202,17 @@ def run_stage(runner: TrialRunner, dims: list[ParamDef], *, stage: str, study_na
                        _records(study), _importance(study))
 
 
-def _run_shared(study: optuna.Study, dists: dict[str, Any], runner: TrialRunner, n: int | None,
+def _run_shared(study: optuna.Study, storage_url: str | None, dists: dict[str, Any], runner: TrialRunner,
+                n: int | None,
                 deadline: float | None, jobs: int, sampler: str,
                 progress: Callable[[optuna.Study], None]) -> bool:
     """Workers on a shared storage: stop when the study holds `n` finished trials (or no grid is left)."""
-    storage, name = study._storage, study.study_name  # noqa: SLF001 - reopen the same study per worker
+    name = study.study_name
 
     def worker(seed_offset: int) -> bool:
+        # a storage opened in this process: a journal's worker identity (which decides who owns
+        # a popped trial) and a database connection must not be shared with a forked parent
+        storage = open_storage(storage_url) if seed_offset else study._storage  # noqa: SLF001
         s = optuna.load_study(storage=storage, study_name=name, sampler=_sampler(sampler, seed_offset or None))
         while deadline is None or time.monotonic() < deadline:
             if n is not None and _waiting(s) == 0:

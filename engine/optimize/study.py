@@ -26,7 +26,7 @@ import optuna
 from compiler.strategy import ParamDef
 from engine.backtest.session import BacktestSession
 from engine.optimize.objective import Objective
-from engine.optimize.space import distribution, grid_points, grid_size
+from engine.optimize.space import distribution, grid_points
 from engine.optimize.storage import TrialMirror, open_storage
 
 __all__ = ["SAMPLERS", "StageResult", "TrialRunner", "run_stage"]

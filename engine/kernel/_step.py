@@ -140,19 +140,8 @@ def tick_up(x: float, tick: float, inv: float) -> float:
 
 @njit(cache=True)
 def tick_down(x: float, tick: float, inv: float) -> float:
-    """Largest tick multiple <= x (a short's stop)."""
-    if tick <= 0.0:
-        return x
-    if inv > 0.0:
-        k = np.rint(x * inv)
-        c = k / inv
-        if c == x:
-            return x
-        return (k - 1.0) / inv if x < c else c
-    k = np.rint(x / tick)
-    if abs(x - k * tick) <= 1e-12 * abs(x):
-        return k * tick
-    return np.floor(x / tick) * tick
+    """Largest tick multiple <= x (a short's stop): the mirror image of `tick_up`."""
+    return -tick_up(-x, tick, inv)
 
 
 @njit(cache=True)

@@ -31,7 +31,7 @@ import talib
 
 from compiler import indicators as reg
 from compiler.compile import SIGNALS, Compiled
-from compiler.resample import align, close_times, resample
+from compiler.resample import Resampled, align, close_times
 from compiler.terms import (Arith, Column, Comparison, Const, Crossing, Indicator, Lag, Logic,
                             Negate, Predicate, Range, Term)
 from engine.data.candles import Candles
@@ -110,7 +110,7 @@ class Evaluator:
     def __init__(self, candles: Candles, cache_bytes: int = _DEFAULT_CACHE_BYTES):
         self.candles = candles
         self.stats = CacheStats()
-        self._frames: dict[str, Candles] = {candles.timeframe: candles}
+        self._frames: dict[str, Candles | Resampled] = {candles.timeframe: candles}
         self._close: dict[str, np.ndarray] = {}
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._cache_bytes = 0
@@ -135,10 +135,10 @@ class Evaluator:
         return value
 
     # -- data --------------------------------------------------------------------------
-    def _frame(self, tf: str) -> Candles:
+    def _frame(self, tf: str) -> Candles | Resampled:
         frame = self._frames.get(tf)
         if frame is None:
-            frame = self._frames[tf] = resample(self.candles, tf)
+            frame = self._frames[tf] = Resampled(self.candles, tf)
         return frame
 
     def _closes(self, tf: str) -> np.ndarray:

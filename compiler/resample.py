@@ -2,9 +2,14 @@
 
 The rule (DESIGN §3): the value of a 1h term at a 5m bar t is the value of
 the last 1h candle whose CLOSE time is <= the close time of bar t. Candles
-are bucketed on UTC epoch boundaries; a bucket the data only partly covers at
-either end (the data starts or stops inside it) is never used, so no
-higher-timeframe value is ever built from an incomplete candle.
+are bucketed on UTC epoch boundaries. The last bucket is used only once its
+final execution candle has closed, so no value ever comes from a candle still
+forming. When the data starts inside a bucket, that first candle is kept,
+built from the (closed) bars there are, as freqtrade does: its close is the
+true close, and results stay comparable with freqtrade's.
+
+Columns are built on first use (`Resampled.column`): a strategy that reads
+only the 1h close never pays for the 1h high, low, open and volume.
 """
 from __future__ import annotations
 
@@ -13,37 +18,65 @@ import numpy as np
 from compiler.timeframes import timeframe_ms
 from engine.data.candles import Candles
 
-__all__ = ["resample", "align", "close_times"]
+__all__ = ["Resampled", "resample", "align", "close_times"]
 
 
-def close_times(candles: Candles) -> np.ndarray:
+def close_times(candles: Candles | Resampled) -> np.ndarray:
     return candles.time + timeframe_ms(candles.timeframe)
+
+
+class Resampled:
+    """A higher timeframe's complete candles, each column reduced when first asked for."""
+
+    def __init__(self, candles: Candles, timeframe: str):
+        period, step = timeframe_ms(timeframe), timeframe_ms(candles.timeframe)
+        bucket = candles.time // period
+        starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+        keep = np.ones(len(starts), dtype=bool)
+        if len(starts) and candles.time[-1] + step < bucket[starts[-1]] * period + period:
+            keep[-1] = False                                  # this candle has not closed yet
+        self.symbol, self.timeframe = candles.symbol, timeframe
+        self.time = bucket[starts][keep] * period
+        self._source = candles
+        self._starts = starts
+        self._ends = np.concatenate((starts[1:], [len(candles)]))
+        self._keep = keep
+        self._columns: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def column(self, name: str) -> np.ndarray:
+        values = self._columns.get(name)
+        if values is None:
+            src, starts = self._source, self._starts
+            if len(starts) == 0:
+                values = np.empty(0)
+            elif name == "open":
+                values = src.open[starts]
+            elif name == "high":
+                values = np.maximum.reduceat(src.high, starts)  # each slice runs to the next start
+            elif name == "low":
+                values = np.minimum.reduceat(src.low, starts)
+            elif name == "close":
+                values = src.close[self._ends - 1]
+            elif name == "volume":
+                values = np.add.reduceat(src.volume, starts)
+            else:
+                raise KeyError(name)
+            values = self._columns[name] = values[self._keep] if len(starts) else values
+        return values
+
+    def candles(self) -> Candles:
+        cols = [self.column(f) for f in ("open", "high", "low", "close", "volume")]
+        return Candles(self.symbol, self.timeframe, self.time, *cols)
 
 
 def resample(candles: Candles, timeframe: str) -> Candles:
     """OHLCV of `timeframe` (open=first, high=max, low=min, close=last, volume=sum); no open candle."""
     if timeframe == candles.timeframe or len(candles) == 0:
         return candles
-    period, step = timeframe_ms(timeframe), timeframe_ms(candles.timeframe)
-    bucket = candles.time // period
-    starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
-    ends = np.concatenate((starts[1:], [len(candles)]))
-    times = bucket[starts] * period
-    keep = np.ones(len(starts), dtype=bool)
-    if candles.time[-1] + step < times[-1] + period:
-        keep[-1] = False                                  # this candle has not closed yet
-    if not keep.any():
-        empty = np.empty(0)
-        return Candles(candles.symbol, timeframe, np.empty(0, dtype=np.int64), empty, empty, empty, empty, empty)
-    # reduce over every bucket first: reduceat runs each slice to the next start
-    return Candles(
-        candles.symbol, timeframe, times[keep],
-        candles.open[starts][keep],
-        np.maximum.reduceat(candles.high, starts)[keep],
-        np.minimum.reduceat(candles.low, starts)[keep],
-        candles.close[ends - 1][keep],
-        np.add.reduceat(candles.volume, starts)[keep],
-    )
+    return Resampled(candles, timeframe).candles()
 
 
 def align(values: np.ndarray, source_close: np.ndarray, target_close: np.ndarray) -> np.ndarray:

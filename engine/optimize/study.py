@@ -242,9 +242,16 @@ def _run_shared(study: optuna.Study, storage_url: str | None, dists: dict[str, A
     procs = [ctx.Process(target=worker, args=(i + 1,), daemon=True) for i in range(jobs)]
     for p in procs:
         p.start()
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    seen = len(study.get_trials(deepcopy=False, states=finished))
     try:
-        for p in procs:
-            p.join()
+        while any(p.is_alive() for p in procs):  # the workers' trials, shown by this process
+            for p in procs:
+                p.join(timeout=0.5 / len(procs))
+            now = len(study.get_trials(deepcopy=False, states=finished))
+            for _ in range(now - seen):
+                progress(study)
+            seen = now
     except KeyboardInterrupt:
         for p in procs:
             p.terminate()

@@ -28,7 +28,7 @@ from engine.metrics.metrics import iso_time
 from engine.store.compare import Comparison, compare
 from engine.store.paths import database_url
 from engine.store.records import Run, RunSummary
-from engine.store.schema import Base, RunRow, TradeRow
+from engine.store.schema import RunRow, TradeRow
 
 __all__ = [
     "AmbiguousRunIdError",
@@ -133,14 +133,22 @@ class RunStore:
             engine = self._create_engine(database_url(url))
         self._engine = engine
         try:
-            Base.metadata.create_all(engine)
+            self._migrate(engine)
         except exc.OperationalError as error:
+            if "already exists" in str(error.orig):
+                self._migrate(engine)  # another process created the tables meanwhile
+                return
             shown = engine.url.render_as_string(hide_password=True)
             raise StoreUnavailableError(
                 f"cannot open the results database {shown}: {error.orig}; "
                 "check the database URL (SUPERBOT_DATABASE_URL) or start the server") from error
         except (exc.IntegrityError, exc.ProgrammingError):
-            Base.metadata.create_all(engine)  # another process created the tables meanwhile
+            self._migrate(engine)  # another process created the tables meanwhile
+
+    @staticmethod
+    def _migrate(engine: Engine) -> None:
+        from engine.store.migrate import upgrade
+        upgrade(engine)
 
     @staticmethod
     def _create_engine(url: str) -> Engine:

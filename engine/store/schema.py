@@ -3,9 +3,10 @@
 Trades get their own table (not a JSON blob) so a database user can query
 them, and so PostgreSQL and SQLite store them the same way. Times are int64
 UTC milliseconds, like everywhere in the engine; `created_at` is a timezone
-aware timestamp. The schema is created with `create_all`; migrations
-(Alembic) are future work, so a column change needs a new table name or a
-migration before release.
+aware timestamp. The database is brought to this schema by the Alembic
+migrations in `migrations/` (`engine.store.migrate`): a change here needs a
+new revision there (`alembic revision --autogenerate`), and
+`tests/test_store_migrations.py` fails until the two agree.
 """
 from __future__ import annotations
 

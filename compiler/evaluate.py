@@ -218,10 +218,41 @@ class Evaluator:
         mask = np.broadcast_to(np.asarray(mask, dtype=bool), (n,))
         return self._put(("pred", pred), mask)  # type: ignore[no-any-return]
 
+    def _defined(self, pred: Predicate, tf: str) -> np.ndarray:
+        """Bars at which every term of `pred` has a value (a cross: now and one bar earlier).
+
+        A comparison with an undefined side is False, so `not` of it would be True:
+        without this mask `not: [sma_500, '>', close]` would fire during the warm-up.
+        Cached per term, so a threshold change costs nothing here.
+        """
+        if isinstance(pred, Logic):
+            mask = self._defined(pred.items[0], tf)
+            for item in pred.items[1:]:
+                mask = mask & self._defined(item, tf)
+            return mask
+        terms = (pred.operand, pred.low, pred.high) if isinstance(pred, Range) else (pred.left, pred.right)
+        mask = np.ones(len(self._frame(tf)), dtype=bool)
+        for term in terms:
+            if not isinstance(term, Const):
+                mask = mask & self._term_defined(term, tf, isinstance(pred, Crossing))
+        return mask
+
+    def _term_defined(self, term: Term, tf: str, with_previous: bool) -> np.ndarray:
+        key = ("defined", term, tf, with_previous)
+        cached = self._get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        ok = ~np.isnan(self._on(term, tf))
+        if with_previous and len(ok):
+            ok[1:] &= ok[:-1].copy()
+            ok[0] = False
+        return self._put(key, ok)  # type: ignore[no-any-return]
+
     def signals(self, compiled: Compiled) -> dict[str, np.ndarray]:
         """Boolean arrays over the execution candles for every signal of the strategy.
 
-        A signal at bar t is known at the CLOSE of bar t; missing sides are all False.
+        A signal at bar t is known at the CLOSE of bar t; it is False wherever a term it
+        uses has no value yet (warm-up) or at all (x / 0); missing sides are all False.
         """
         tf = compiled.graph.timeframe
         if tf != self.candles.timeframe:
@@ -230,7 +261,8 @@ class Evaluator:
         out = {}
         for name in SIGNALS:
             pred = compiled.graph.signals.get(name)
-            out[name] = self._predicate(pred, tf) if pred is not None else np.zeros(n, dtype=bool)
+            out[name] = (self._predicate(pred, tf) & self._defined(pred, tf) if pred is not None
+                         else np.zeros(n, dtype=bool))
         return out
 
     def series(self, term: Term) -> np.ndarray:

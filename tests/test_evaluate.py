@@ -193,5 +193,18 @@ def test_indicator_period_change_recomputes_only_that_indicator() -> None:
     evaluator.signals(compile_strategy(strategy, {"n": 14}))
     before = evaluator.stats.misses
     evaluator.signals(compile_strategy(strategy, {"n": 9}))
-    # new: the RSI call, its output, the comparison and the `all` mask
-    assert evaluator.stats.misses - before == 4
+    # new: the RSI call, its output, the comparison, the `all` mask and where the RSI is defined
+    assert evaluator.stats.misses - before == 5
+
+
+def test_not_of_an_undefined_comparison_does_not_fire_during_warm_up() -> None:
+    c = random_candles(800, "5m", seed=12)
+    sig = _signals(strategy_yaml("not (sma_500 > close)"), c)["entry_long"]
+    assert not sig[:499].any()        # sma_500 has no value before bar 499
+    assert sig[499:].any()
+
+
+def test_not_equal_with_an_undefined_side_is_false() -> None:
+    c = random_candles(300, "5m", seed=13)
+    sig = _signals(strategy_yaml("rsi_14 != 50"), c)["entry_long"]
+    assert not sig[:14].any() and sig[14:].all()

@@ -131,3 +131,68 @@ def test_signals_before_the_fill_bar_decide_every_entry(env) -> None:  # type: i
                             BacktestSettings(), 0).run(metrics=False)
     assert int(again.result.trades.entry_index[3]) == entry
     assert np.isclose(again.result.trades.entry_price[3], run.result.trades.entry_price[3])
+
+
+def _candle_json(path: Path, c) -> Path:  # type: ignore[no-untyped-def]
+    path.write_text(json.dumps([[int(t), o, h, l, cl, v] for t, o, h, l, cl, v in
+                                zip(c.time, c.open, c.high, c.low, c.close, c.volume)]))
+    return path
+
+
+def test_warm_up_covers_the_longest_period_a_parameter_may_take(tmp_path: Path) -> None:
+    from compiler.validate import strategy_from_text
+    from engine.backtest.session import open_session
+    from engine.backtest.settings import BacktestSettings
+    data = _candle_json(tmp_path / "TEST_USDT-1h.json", random_candles(2000, "1h", seed=43))
+    strategy = strategy_from_text("""
+apiVersion: superbot/v1
+kind: Strategy
+metadata: {name: long-period}
+spec:
+  timeframe: 1h
+  params: {n: {default: 10, int: [10, 480]}}
+  entry: {long: 'close > sma(close, $n)'}
+  exit: {long: 'close < sma(close, $n)'}
+""")
+    session, _ = open_session(strategy, BacktestSettings(data=str(data), start="2024-02-01"))
+    assert session.start >= 479  # sma(close, 480) is defined from the first traded bar
+    first_entry = session.run({"n": 480}, metrics=False).result.trades.entry_index
+    assert len(first_entry) > 0
+
+
+def test_without_from_trading_starts_after_the_warm_up(env) -> None:  # type: ignore[no-untyped-def]
+    runner, strategy, data = env
+    out = json.loads(_invoke(runner, "backtest", str(strategy), "--data", str(data), "--json", "--no-keep").output)
+    # ema_20@1h needs 20 closed hours: 240 5m bars of warm-up (the first is 2024-01-01T19:55)
+    assert out["metrics"]["start"] >= "2024-01-01T19:55:00Z"
+
+
+def test_a_later_listed_symbol_does_not_cut_the_others_history(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from compiler.validate import strategy_from_text
+    from engine.backtest.session import open_session
+    from engine.backtest.settings import BacktestSettings
+    from engine.data.importer import import_path
+    from engine.data.store import CandleStore
+    store = CandleStore(tmp_path / "store")
+    btc = random_candles(3000, "1h", seed=44, symbol="BTC/USDT")
+    eth = random_candles(3000, "1h", seed=45, symbol="ETH/USDT").take(1000, 3000)  # listed 1000 h later
+    import_path(_candle_json(tmp_path / "BTC_USDT-1h.json", btc), store, exchange="test")
+    import_path(_candle_json(tmp_path / "ETH_USDT-1h.json", eth), store, exchange="test")
+    text = """
+apiVersion: superbot/v1
+kind: Strategy
+metadata: {name: both}
+spec:
+  timeframe: 1h
+  entry: {long: 'rsi_14 < 35'}
+  exit: {long: 'rsi_14 > 60'}
+  sizing: {stake: 40%, max_open_positions: 2}
+"""
+    strategy = strategy_from_text(text)
+    alone, _ = open_session(strategy, BacktestSettings(data=str(store.root), symbols=("BTC/USDT",)))
+    both, _ = open_session(strategy, BacktestSettings(data=str(store.root), symbols=("BTC/USDT", "ETH/USDT")))
+    assert len(both.market.time) == len(alone.market.time) == 3000
+    result = both.run(metrics=False).result
+    eth_trades = result.trades.entry_index[result.trades.symbol == 1]
+    btc_trades = result.trades.entry_index[result.trades.symbol == 0]
+    assert (eth_trades >= 1000).all() and (btc_trades < 1000).any()

@@ -1,13 +1,14 @@
 """A market: candles of one or more symbols on one shared clock, gaps handled.
 
-The portfolio kernel needs every symbol on the same bars. Each symbol's gaps
-are filled by the chosen policy first (freqtrade's rule by default); the
-shared clock is then the range all symbols cover, so no symbol trades on
-bars it has no candle for.
+Each symbol's gaps are handled by the chosen policy first (freqtrade's flat
+candles by default), on its own history. The shared clock is the union of the
+symbols' candle times: a symbol listed later simply has no candle (NaN
+prices, no signal) before its listing, so adding it never cuts the history
+of the others. Indicators are computed on each symbol's own candles.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,21 +28,41 @@ __all__ = ["Market", "load_market"]
 class Market:
     symbols: tuple[str, ...]
     timeframe: str
-    candles: dict[str, Candles]              # per symbol, on the shared clock
+    candles: dict[str, Candles]              # per symbol, its own candles
     gaps_filled: dict[str, int]
     source: str
+    clock: np.ndarray = field(init=False, repr=False)             # union of the symbols' times
+    rows: dict[str, np.ndarray] = field(init=False, repr=False)   # each candle's row in the clock
+
+    def __post_init__(self) -> None:
+        times = [self.candles[s].time for s in self.symbols]
+        clock = times[0] if len(times) == 1 else np.unique(np.concatenate(times))
+        object.__setattr__(self, "clock", clock)
+        object.__setattr__(self, "rows", {s: np.searchsorted(clock, t) for s, t in zip(self.symbols, times)})
 
     @property
     def time(self) -> np.ndarray:
-        return self.candles[self.symbols[0]].time
+        return self.clock
 
     def stacked(self, field: str) -> np.ndarray:
-        """[n_bars, n_symbols] array of one OHLCV field."""
-        return np.column_stack([self.candles[s].column(field) for s in self.symbols])
+        """[n_bars, n_symbols] array of one OHLCV field; NaN where a symbol has no candle."""
+        if len(self.symbols) == 1:
+            return self.candles[self.symbols[0]].column(field).reshape(-1, 1)
+        out = np.full((len(self.clock), len(self.symbols)), np.nan)
+        for j, s in enumerate(self.symbols):
+            out[self.rows[s], j] = self.candles[s].column(field)
+        return out
+
+    def own_range(self, symbol: str, a: int, b: int) -> tuple[int, int]:
+        """The symbol's own candle indexes [lo, hi) that fall in clock rows [a, b)."""
+        rows = self.rows[symbol]
+        return int(np.searchsorted(rows, a, "left")), int(np.searchsorted(rows, b, "left"))
 
     def take(self, start: int, stop: int) -> Market:
-        return Market(self.symbols, self.timeframe, {s: c.take(start, stop) for s, c in self.candles.items()},
-                      self.gaps_filled, self.source)
+        """Clock rows [start, stop)."""
+        candles = {s: c.take(*self.own_range(s, start, stop)) for s, c in self.candles.items()}
+        keep = tuple(s for s in self.symbols if len(candles[s]))
+        return Market(keep or self.symbols, self.timeframe, candles, self.gaps_filled, self.source)
 
 
 def _default_symbols(source: Path | None) -> tuple[str, ...]:
@@ -55,15 +76,24 @@ def _default_symbols(source: Path | None) -> tuple[str, ...]:
     return (symbols[0],)
 
 
+def _date(option: str, text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise NoDataError(f"{option} {text!r} is not an ISO-8601 date or datetime (UTC), "
+                          "e.g. 2024-03-01 or 2024-03-01T12:00") from None
+
+
 def load_market(timeframe: str, data: str | None, symbols: tuple[str, ...], start: str | None,
                 end: str | None, warmup_bars: int, gaps: str = "fill") -> Market:
     """Candles for `symbols` from `start - warmup` to `end`, gap-handled and on one clock."""
     source = Path(data) if data else None
     root = source if source is not None else ensure_sample_market()
-    symbols = symbols or _default_symbols(source)
+    symbols = tuple(dict.fromkeys(symbols)) or _default_symbols(source)  # each market once
     step = timeframe_ms(timeframe)
-    lo = parse_date(start) if start else None
-    hi = parse_date(end) if end else None
+    lo, hi = _date("--from", start), _date("--to", end)
     if lo is not None and hi is not None and hi <= lo:
         raise NoDataError(f"--to {end} is not after --from {start}")
     load_from = None if lo is None else lo - warmup_bars * step
@@ -74,13 +104,4 @@ def load_market(timeframe: str, data: str | None, symbols: tuple[str, ...], star
         if len(c) == 0:
             raise NoDataError(f"no {timeframe} candles for {symbol} in {root} for the requested range")
         candles[symbol], filled[symbol] = fill_gaps(c, gaps)
-    first = max(int(c.time[0]) for c in candles.values())
-    last = min(int(c.time[-1]) for c in candles.values())
-    if last < first:
-        raise NoDataError("the symbols' histories do not overlap: " + ", ".join(symbols))
-    if gaps == "drop" and len(symbols) > 1:
-        times = [c.between(first, last + 1).time for c in candles.values()]
-        if any(len(t) != len(times[0]) or (t != times[0]).any() for t in times):
-            raise NoDataError("with gaps: drop, symbols have different candles; use gaps: fill for a portfolio")
-    shared = {s: c.between(first, last + 1) for s, c in candles.items()}
-    return Market(tuple(symbols), timeframe, shared, filled, str(root))
+    return Market(tuple(symbols), timeframe, candles, filled, str(root))

@@ -22,9 +22,10 @@ import numpy as np
 from compiler.compile import Compiled, compile_strategy
 from compiler.evaluate import Evaluator
 from compiler.strategy import BoundStrategy, Strategy
+from dsl.diagnostics import ManifestError
 from engine.backtest.market import Market, load_market
 from engine.backtest.settings import BacktestSettings
-from engine.data.errors import DataError
+from engine.data.errors import DataError, NoDataError
 from engine.data.ticks import infer_price_tick
 from engine.data.timeparse import parse_date
 from engine.kernel.config import KernelConfig, Sizing
@@ -72,7 +73,6 @@ class BacktestSession:
         self.market = market
         self.settings = settings
         self.start = start_index
-        self.traded = market.take(start_index, len(market.time))
         if len(market.time) > 1 and not bool(np.all(market.time[1:] > market.time[:-1])):
             raise DataError("candle times must be strictly increasing; import the data with `superbot data import`")
         self.evaluators = {s: Evaluator(market.candles[s]) for s in market.symbols}
@@ -85,11 +85,17 @@ class BacktestSession:
         return len(self.market.time)
 
     def signals(self, compiled: Compiled) -> dict[str, np.ndarray]:
-        """[n_bars, n_symbols] boolean arrays over the whole loaded history."""
+        """[n_bars, n_symbols] boolean arrays over the whole loaded clock (False where no candle)."""
         per_symbol = [self.evaluators[s].signals(compiled) for s in self.market.symbols]
         if len(per_symbol) == 1:
             return {name: mask.reshape(-1, 1) for name, mask in per_symbol[0].items()}
-        return {name: np.column_stack([sig[name] for sig in per_symbol]) for name in per_symbol[0]}
+        out = {}
+        for name in per_symbol[0]:
+            stacked = np.zeros((self.bars, len(per_symbol)), dtype=bool)
+            for j, (symbol, sig) in enumerate(zip(self.market.symbols, per_symbol)):
+                stacked[self.market.rows[symbol], j] = sig[name]
+            out[name] = stacked
+        return out
 
     def simulate(self, compiled: Compiled, signals: dict[str, np.ndarray],
                  span: tuple[int, int] | None = None) -> SimResult:
@@ -111,13 +117,15 @@ class BacktestSession:
         t2 = time.perf_counter()
         result = self.simulate(compiled, signals, (a, b))
         t3 = time.perf_counter()
-        closes = {s: self.market.candles[s].close[a:b] for s in self.market.symbols}
+        closes = {s: self._prices["close"][a:b, j] for j, s in enumerate(self.market.symbols)}
         measured = compute_metrics(result, closes) if metrics else {}
         t4 = time.perf_counter()
         timings = dict(compile=(t1 - t0) * 1e3, evaluate=(t2 - t1) * 1e3, simulate=(t3 - t2) * 1e3,
                        metrics=(t4 - t3) * 1e3)
-        per_symbol = {s: {k: v[a:b, i] for k, v in signals.items()} for i, s in enumerate(self.market.symbols)}
-        return BacktestRun(self.strategy, compiled, self.market.take(a, b), result, measured, timings, per_symbol)
+        traded = self.market.take(a, b)
+        per_symbol = {s: {k: v[traded.rows[s] + a, i] for k, v in signals.items()}
+                      for i, s in enumerate(self.market.symbols) if s in traded.rows}
+        return BacktestRun(self.strategy, compiled, traded, result, measured, timings, per_symbol)
 
     def indicators(self, compiled: Compiled) -> dict[str, dict[str, np.ndarray]]:
         """Each DAG indicator's values on the traded range, per symbol (for reports)."""
@@ -129,7 +137,8 @@ class BacktestSession:
                 label = f"{ind.func}{'_' + params if params else ''}"
                 label += f".{ind.output}" if len(_outputs(ind.func)) > 1 else ""
                 label += f"@{ind.timeframe}" if ind.timeframe != compiled.graph.timeframe else ""
-                series[label] = np.asarray(ev.series(ind))[self.start:]
+                lo, hi = self.market.own_range(symbol, self.start, self.bars)
+                series[label] = np.asarray(ev.series(ind))[lo:hi]
             out[symbol] = series
         return out
 
@@ -139,16 +148,43 @@ def _outputs(func: str) -> tuple[str, ...]:
     return reg.REGISTRY[func].outputs
 
 
-def open_session(strategy: Strategy, settings: BacktestSettings) -> tuple[BacktestSession, float]:
-    """Load the market the settings describe (with warm-up before --from); returns load ms too."""
+def _warmup(strategy: Strategy, overrides: Mapping[str, Any] | None) -> int:
+    """Bars of history the strategy needs with any value its parameters may take.
+
+    Sized for the defaults alone, an optimizer trial or a deployment override with
+    a longer period would start with undefined indicators and quietly trade less.
+    """
+    base = {**strategy.defaults(), **(overrides or {})}
+    candidates = [base]
+    for name, p in strategy.params.items():
+        values = list(p.choices) if p.kind == "choice" else [p.low, p.high] if p.kind in ("int", "float") else []
+        candidates.extend({**base, name: v} for v in values)
+    warmup = 0
+    for values in candidates:
+        try:
+            warmup = max(warmup, compile_strategy(strategy, values).plan.warmup)
+        except ManifestError:
+            continue  # a value the checks already reject (e.g. a non-numeric choice)
+    return warmup
+
+
+def open_session(strategy: Strategy, settings: BacktestSettings,
+                 overrides: Mapping[str, Any] | None = None) -> tuple[BacktestSession, float]:
+    """Load the market the settings describe, with the warm-up before the first traded bar.
+
+    With --from, history before it is loaded for the warm-up; without, trading starts
+    once the warm-up has passed (as freqtrade does), so undefined indicators never count.
+    Returns the load time in ms too.
+    """
     t0 = time.perf_counter()
-    warmup = compile_strategy(strategy).plan.warmup
+    warmup = _warmup(strategy, overrides)
     market = load_market(strategy.timeframe, settings.data, settings.symbols, settings.start, settings.end,
                          warmup, settings.gaps)
-    start_index = 0
     if settings.start:
         start_index = int(np.searchsorted(market.time, parse_date(settings.start), "left"))
-    if start_index >= len(market.time):
-        from engine.data.errors import NoDataError
-        raise NoDataError(f"no candles at or after --from {settings.start}")
+    else:  # the first bar at which some symbol has its warm-up behind it
+        start_index = min(int(market.rows[s][min(warmup, len(market.rows[s]) - 1)]) for s in market.symbols)
+    if start_index >= len(market.time) - 1:
+        raise NoDataError(f"no candles to trade: the data ({len(market.time)} bars) does not reach past "
+                          f"the {warmup}-bar warm-up{' and --from ' + settings.start if settings.start else ''}")
     return BacktestSession(strategy, market, settings, start_index), (time.perf_counter() - t0) * 1e3

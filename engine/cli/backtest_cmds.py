@@ -94,7 +94,7 @@ def run_backtest(strategy_path: Path, settings: BacktestSettings, *, json_out: b
     t0 = time.perf_counter()
     strategy = load_strategy(strategy_path)
     t_parse = (time.perf_counter() - t0) * 1e3
-    session, load_ms = open_session(strategy, settings)
+    session, load_ms = open_session(strategy, settings, overrides)
     run = session.run(overrides)
     timings = {"load": round(load_ms + t_parse, 3), **{k: round(v, 3) for k, v in run.timings.items()}}
     records = run.result.trades.to_records(run.result.symbols)

@@ -166,6 +166,10 @@ def _read_params(doc: Document, out: Collector) -> dict[str, ParamDef]:
                           f"write {kind}: [{hi}, {lo}]", path_text((*path, kind)))
                 params[name] = fixed
                 continue
+            if body.get("log") and body.get("step") not in (None, 1) and kind == "int":
+                out.error(doc.source.key((*path, "step")), "C011",
+                          f"'{name}' has both log: true and a step; a log-scaled int range steps by 1",
+                          "drop step or log", path_text(path))
             if body.get("log") and lo <= 0:
                 out.error(doc.source.key((*path, "log")), "C011",
                           f"a log range must be positive; '{name}' starts at {lo}",
@@ -215,16 +219,25 @@ def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], condition
             values, what = p.choices, "choices of '${}' include"
         else:
             continue
-        for index, bound in enumerate(values):
+        probes = list(enumerate(values))
+        if p.kind == "float":  # a float range must also suit an argument that takes whole numbers
+            probes.append((-1, p.low + (p.high - p.low) * 0.37 + 1e-3))  # type: ignore[operator]
+        for index, bound in probes:
             scratch = Collector(doc.file)
             for where, cond in conditions:
                 resolve_condition(cond, Scope(strategy_tf, {**defaults, name: bound}, scratch, where))
-            problems = [d for d in scratch.items if d.code == "C006"]
+            problems = [d for d in scratch.items if d.code in ("C006", "C004")]
             if problems:
-                path = ("spec", "params", name, p.kind, index)  # the offending bound or choice
-                out.error(doc.source.value(path), "C012",
-                          f"{what.format(name)} {bound:g}, which is invalid: {problems[0].message}",
-                          f"narrow the {what.split()[0]} to values the indicator accepts", path_text(path))
+                path: YamlPath = ("spec", "params", name, p.kind, index)  # the offending bound or choice
+                if index < 0:
+                    path = path[:-1]
+                shown = f"{bound:g}" if isinstance(bound, (int, float)) else repr(bound)
+                hint = (f"use `int: [{p.low:g}, {p.high:g}]` for a whole-number argument"
+                        if p.kind == "float" and "whole number" in problems[0].message
+                        else f"narrow the {what.split()[0]} to values the indicator accepts")
+                out.error(doc.source.key(path) if index < 0 else doc.source.value(path), "C012",
+                          f"{what.format(name)} {shown}, which is invalid: {problems[0].message}", hint,
+                          path_text(path))
                 break
 
 

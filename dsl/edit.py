@@ -14,7 +14,11 @@ from typing import Any
 from dsl.diagnostics import Collector, ManifestError
 from dsl.loader import load_text
 
-__all__ = ["format_number", "set_param_defaults"]
+__all__ = ["EditError", "format_number", "set_param_defaults"]
+
+
+class EditError(ValueError):
+    """The values cannot be written into this file (e.g. a parameter it does not declare)."""
 
 
 def format_number(value: Any) -> str:
@@ -40,8 +44,10 @@ def set_param_defaults(text: str, values: Mapping[str, Any], file: str = "<text>
     for name, value in values.items():
         path = ("spec", "params", name, "default")
         pos = doc.source.values.get(path)
-        if pos is None or pos.end_column is None:
-            raise KeyError(f"parameter '{name}' has no single-line default in {file}")
+        if pos is None:
+            raise EditError(f"{file} declares no parameter '{name}': is it the strategy the study optimized?")
+        if pos.end_column is None:
+            raise EditError(f"the default of '{name}' in {file} spans several lines; write it on one line")
         edits.append((pos.line - 1, pos.column - 1, pos.end_column - 1, format_number(value)))
     for line, start, end, new in sorted(edits, reverse=True):
         lines[line] = lines[line][:start] + new + lines[line][end:]

@@ -315,3 +315,33 @@ spec:
   optimize: {{trials: 11, sampler: grid, objective: profit}}
 """)
     assert main(["apply", str(tmp_path / "opt.yaml"), "--json"]) == 0
+
+
+def test_params_apply_writes_every_stage_best_values(tmp_path: Path) -> None:
+    from superbot import main
+    from compiler.validate import load_strategy
+    target = tmp_path / "staged.yaml"
+    target.write_text(STAGED)
+    session = _session(STAGED, random_candles(3000, "5m", seed=24))
+    result = optimize(session, OptimizeOptions(objective=make_objective("profit"), trials=6, sampler="random",
+                                               seed=4, stages="risk,exit,indicators", study="st1"))
+    assert main(["params", "apply", "st1.indicators", str(target), "--yes"]) == 0
+    written = load_strategy(target).defaults()
+    assert written == pytest.approx(result.best_params)
+
+
+def test_params_apply_to_a_strategy_without_the_parameter_is_a_user_error(tmp_path: Path) -> None:
+    from superbot import main
+    session = _session(STAGED, random_candles(2000, "5m", seed=25))
+    optimize(session, OptimizeOptions(objective=make_objective("profit"), trials=4, sampler="random", seed=1,
+                                      study="st2"))
+    other = tmp_path / "planted.yaml"
+    other.write_text(PLANTED)
+    assert main(["params", "apply", "st2.all", str(other), "--yes"]) == 1
+
+
+def test_profit_factor_of_a_run_without_losses_ranks_first() -> None:
+    session = _session(PLANTED, _planted_market())
+    result = session.run({"level": 96}, metrics=False).result
+    assert len(result.trades) > 0 and (result.trades.profit_abs > 0).all()
+    assert make_objective("profit_factor")(result) == 1e6

@@ -48,11 +48,12 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.data.errors import DataError
     from engine.data.gaps import GapError
     from engine.kernel.config import KernelConfigError
+    from dsl.edit import EditError
     from engine.optimize.objective import ObjectiveError
     from engine.optimize.space import SpaceError
     from engine.store.runs import RunLookupError, StoreUnavailableError
     return (DataError, GapError, SettingsError, KernelConfigError, RunLookupError, StoreUnavailableError,
-            ObjectiveError, SpaceError)
+            ObjectiveError, SpaceError, EditError)
 
 
 def main(argv: list[str] | None = None) -> int:

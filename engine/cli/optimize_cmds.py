@@ -18,6 +18,7 @@ from engine.cli.app import UsageError, app, console, err_console
 from engine.cli.backtest_cmds import backtest_options, settings_from
 from engine.optimize.objective import make_objective
 from engine.optimize.run import OptimizeOptions, OptimizeResult, check_space, optimize
+from engine.optimize.space import SpaceError
 from engine.optimize.study import SAMPLERS
 
 __all__ = ["run_optimize", "apply_params"]
@@ -112,6 +113,9 @@ def run_optimize(strategy_path: Path, settings: Any, options: OptimizeOptions, *
         click.echo(json.dumps(_summary(result), indent=2, default=str))
     else:
         _print(result)
+    for stage in result.stages:
+        for note in stage.notes:
+            err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if result.interrupted:
         err_console.print("interrupted: finished trials are kept", highlight=False)
     if apply and result.best_params:
@@ -151,6 +155,8 @@ def optimize_cmd(strategy: Path, data: str | None, symbols: str | None, start: s
         raise UsageError("--jobs and --trials must be at least 1")
     if storage and not study:
         raise UsageError("--storage needs --study NAME so that workers join the same study")
+    if walk_forward is not None and walk_forward < 2:
+        raise UsageError(f"--walk-forward {walk_forward}: use 2 or more folds")
     settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps, price_tick)
     options = OptimizeOptions(objective=make_objective(objective, min_trades), trials=trials, timeout=timeout,
                               sampler=sampler, seed=seed, stages=stages, storage=storage, study=study, jobs=jobs,
@@ -182,8 +188,9 @@ def params_apply(study: str, strategy: Path, storage: str | None, yes: bool) -> 
     finite = [t for t in loaded.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
               if t.value is not None and t.value != float("-inf")]
     if not finite:
-        raise UsageError(f"study '{study}' has no completed trial with a value")
+        raise SpaceError(f"study '{study}' has no completed trial with a value")
     best = max(finite, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
     load_strategy(strategy)  # the target must be valid before it is edited
-    apply_params(strategy, dict(best.params), yes)
+    # a stage's study holds its own parameters; the earlier stages' best values were frozen into it
+    apply_params(strategy, {**loaded.user_attrs.get("frozen", {}), **best.params}, yes)
     return 0

@@ -48,10 +48,16 @@ def _calmar(r: SimResult) -> float:
     return annual / depth if depth > 0 else float("nan")
 
 
+PROFIT_FACTOR_CAP = 1e6  # no losing trade: the best possible profit factor, and finite for Optuna
+
+
 def _profit_factor(r: SimResult) -> float:
     p = r.trades.profit_abs
     loss = -p[p < 0].sum()
-    return float(p[p > 0].sum() / loss) if loss > 0 else float("nan")
+    gain = p[p > 0].sum()
+    if loss > 0:
+        return min(float(gain / loss), PROFIT_FACTOR_CAP)
+    return PROFIT_FACTOR_CAP if gain > 0 else float("nan")
 
 
 NAMED: dict[str, Callable[[SimResult], float]] = {

@@ -58,6 +58,7 @@ class StageResult:
     interrupted: bool
     trials: list[dict[str, Any]] = field(default_factory=list)
     importance: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def _sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
@@ -174,8 +175,18 @@ def run_stage(runner: TrialRunner, dims: list[ParamDef], *, stage: str, study_na
             on_progress(1, best_seen[0])
 
     t0 = time.perf_counter()
+    notes: list[str] = []
     if shared:
+        # several workers, maybe on several machines: a common seed would make them all draw
+        # the same points, so shared studies sample without one
+        seed = None
         study, created = _create(persistent, study_name, _sampler(sampler, seed))
+        if created:
+            study.set_user_attr("frozen", _json_params(getattr(runner, "fixed", {})))
+        if not created and study.user_attrs.get("grid_ready") and _waiting(study) == 0:
+            done = len(_records(study))
+            notes.append(f"study '{study_name}' has no trials left to run ({done} finished): its results "
+                         "are shown; start workers with a new --study name to run more")
         if n is not None:
             # one WAITING slot per trial (grid points, or empty ones the sampler fills): workers
             # pop them atomically, so N trials are run exactly once however many workers join
@@ -186,6 +197,7 @@ def run_stage(runner: TrialRunner, dims: list[ParamDef], *, stage: str, study_na
         for point in points or ():
             study.enqueue_trial(point)
         target, _ = _create(persistent, study_name, _sampler(sampler, seed))
+        target.set_user_attr("frozen", _json_params(getattr(runner, "fixed", {})))
         mirror = TrialMirror(study, target)
 
         def local_progress(s: optuna.Study) -> None:
@@ -199,7 +211,12 @@ def run_stage(runner: TrialRunner, dims: list[ParamDef], *, stage: str, study_na
     elapsed = (time.perf_counter() - t0) * 1e3
     params, value = _best(study)
     return StageResult(stage, study_name, params, value, len(_records(study)), elapsed, interrupted,
-                       _records(study), _importance(study))
+                       _records(study), _importance(study), notes)
+
+
+def _json_params(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters frozen by earlier stages, kept with the study so `params apply` can use them."""
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()}
 
 
 def _run_shared(study: optuna.Study, storage_url: str | None, dists: dict[str, Any], runner: TrialRunner,

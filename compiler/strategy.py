@@ -244,11 +244,11 @@ def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], condition
 # What a risk or sizing value must be. The schema checks written numbers; a `$param` it sees only
 # as a name, so the default and range of the parameter are checked against these.
 _LIMITS: dict[YamlPath, tuple[Callable[[float], bool], str]] = {
-    ("spec", "risk", "stoploss"): (lambda x: -1 <= x < 0, "below 0 and at least -1"),
+    ("spec", "risk", "stoploss"): (lambda x: -1 < x < 0, "below 0 and above -1"),
     ("spec", "risk", "trailing_stop", "trigger"): (lambda x: x >= 0, "at least 0"),
-    ("spec", "risk", "trailing_stop", "distance"): (lambda x: 0 < x <= 1, "above 0 and at most 1"),
+    ("spec", "risk", "trailing_stop", "distance"): (lambda x: 0 < x < 1, "above 0 and below 1"),
     ("spec", "sizing", "stake"): (lambda x: x > 0, "above 0"),
-    ("spec", "sizing", "risk_per_trade"): (lambda x: 0 < x <= 1, "above 0 and at most 1"),
+    ("spec", "sizing", "risk_per_trade"): (lambda x: 0 < x < 1, "above 0 and below 1"),
 }
 
 

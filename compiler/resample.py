@@ -2,7 +2,7 @@
 
 The rule (DESIGN §3): the value of a 1h term at a 5m bar t is the value of
 the last 1h candle whose CLOSE time is <= the close time of bar t. Candles
-are bucketed on UTC epoch boundaries. The last bucket is used only once its
+are bucketed on UTC epoch boundaries (weeks on Mondays). The last bucket is used only once its
 final execution candle has closed, so no value ever comes from a candle still
 forming. When the data starts inside a bucket, that first candle is kept,
 built from the (closed) bars there are, as freqtrade does: its close is the
@@ -18,7 +18,10 @@ import numpy as np
 from compiler.timeframes import timeframe_ms
 from engine.data.candles import Candles
 
-__all__ = ["Resampled", "resample", "align", "close_times"]
+__all__ = ["Resampled", "resample", "align", "close_times", "WEEK_ANCHOR_MS"]
+
+# Weeks start on Monday 00:00 UTC, as exchanges' weekly candles do (the epoch was a Thursday).
+WEEK_ANCHOR_MS = 4 * 86_400_000
 
 
 def close_times(candles: Candles | Resampled) -> np.ndarray:
@@ -30,13 +33,14 @@ class Resampled:
 
     def __init__(self, candles: Candles, timeframe: str):
         period, step = timeframe_ms(timeframe), timeframe_ms(candles.timeframe)
-        bucket = candles.time // period
+        anchor = WEEK_ANCHOR_MS if timeframe.endswith("w") else 0
+        bucket = (candles.time - anchor) // period
         starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
         keep = np.ones(len(starts), dtype=bool)
-        if len(starts) and candles.time[-1] + step < bucket[starts[-1]] * period + period:
+        if len(starts) and candles.time[-1] + step < bucket[starts[-1]] * period + anchor + period:
             keep[-1] = False                                  # this candle has not closed yet
         self.symbol, self.timeframe = candles.symbol, timeframe
-        self.time = bucket[starts][keep] * period
+        self.time = bucket[starts][keep] * period + anchor
         self._source = candles
         self._starts = starts
         self._ends = np.concatenate((starts[1:], [len(candles)]))

@@ -208,3 +208,12 @@ def test_not_equal_with_an_undefined_side_is_false() -> None:
     c = random_candles(300, "5m", seed=13)
     sig = _signals(strategy_yaml("rsi_14 != 50"), c)["entry_long"]
     assert not sig[:14].any() and sig[14:].all()
+
+
+def test_weekly_candles_start_on_monday() -> None:
+    from datetime import datetime, timezone
+    c = random_candles(24 * 30, "1h", seed=14)  # from Monday 2024-01-01
+    w = resample(c, "1w")
+    days = {datetime.fromtimestamp(t / 1000, tz=timezone.utc).strftime("%A %H:%M") for t in w.time}
+    assert days == {"Monday 00:00"} and w.time[0] == c.time[0]
+    assert w.close[0] == c.close[24 * 7 - 1]

@@ -11,7 +11,7 @@ import click
 
 from compiler.validate import load_strategy
 from engine.backtest.session import BacktestRun, BacktestSession, open_session
-from engine.backtest.settings import BacktestSettings
+from engine.backtest.settings import BacktestSettings, SettingsError
 from engine.cli.app import UsageError, app, console, err_console
 from engine.data.gaps import GAP_POLICIES
 
@@ -100,7 +100,10 @@ def run_backtest(strategy_path: Path, settings: BacktestSettings, *, json_out: b
     records = run.result.trades.to_records(run.result.symbols)
     run_id = _save(run, settings, timings) if keep else None
     if trades_csv:
-        _write_trades_csv(trades_csv, records)
+        try:
+            _write_trades_csv(trades_csv, records)
+        except OSError as exc:
+            raise SettingsError(f"--trades {trades_csv}: cannot write ({exc.strerror})") from None
     report_path = _write_report(report, session, run) if report else None
     if json_out:
         click.echo(json.dumps({"run_id": run_id, "strategy": strategy.name, "metrics": run.metrics,
@@ -110,6 +113,11 @@ def run_backtest(strategy_path: Path, settings: BacktestSettings, *, json_out: b
         return 0
     from engine.report.terminal import render_summary
     render_summary(run.metrics, console)
+    if len(run.result.trades) == 0:
+        n_signals = sum(int(sig[k].sum()) for sig in run.signals.values() for k in ("entry_long", "entry_short"))
+        console.print(f"{n_signals} entry signals on the traded bars, none filled: check the stake against "
+                      "--balance and max_open_positions" if n_signals
+                      else "no entry signal on the traded bars: the entry conditions never held")
     filled = {s: n for s, n in session.market.gaps_filled.items() if n}
     if filled:
         console.print("gaps filled with flat candles: " + ", ".join(f"{s}: {n}" for s, n in filled.items()))

@@ -112,7 +112,7 @@ def _trade_table(result: SimResult, currency: str, limit: int) -> str:
     n = len(t)
     shown = min(n, limit)
     if n == 0:
-        return "<p>No trades: the entry conditions never held on this data.</p>"
+        return "<p>No trades on this data.</p>"
     symbols = np.asarray(result.symbols, dtype=object)[np.asarray(t.symbol[:shown], np.int64)]
     reasons = np.asarray(EXIT_REASONS, dtype=object)[np.asarray(t.exit_reason[:shown], np.int64)]
     entry = np.datetime_as_string(np.asarray(t.entry_time[:shown], np.int64)

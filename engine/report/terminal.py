@@ -100,4 +100,4 @@ def render_summary(metrics: Mapping[str, Any], console: Console) -> None:
     if per_reason:
         console.print(group_table("Per exit reason", "Exit reason", per_reason, currency))
     if not metrics.get("n_trades"):
-        console.print("[yellow]No trades: the entry conditions never held on this data.[/]")
+        console.print("[yellow]No trades on this data.[/]")

@@ -18,7 +18,7 @@ from engine.cli.app import UsageError, app, console, err_console
 from engine.cli.backtest_cmds import backtest_options, settings_from
 from engine.optimize.objective import make_objective
 from engine.optimize.run import OptimizeOptions, OptimizeResult, check_space, optimize
-from engine.optimize.space import SpaceError
+from engine.optimize.space import SpaceError, stage_plan
 from engine.optimize.study import SAMPLERS
 
 __all__ = ["run_optimize", "apply_params"]
@@ -99,7 +99,8 @@ def run_optimize(strategy_path: Path, settings: Any, options: OptimizeOptions, *
     strategy = load_strategy(strategy_path)
     check_space(strategy, set(strategy.used_params))
     session, _ = open_session(strategy, settings)
-    total = options.trials
+    stages = len(stage_plan(strategy, options.stages))
+    total = None if options.trials is None else options.trials * stages * (options.walk_forward or 1)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, disable=json_out or not err_console.is_terminal) as bar:
         task = bar.add_task("optimizing", total=total)

@@ -18,6 +18,7 @@ from compiler.timeframes import timeframe_ms
 from engine.data.candles import Candles
 from engine.data.errors import BadRowsError, DataError, NoDataError
 from engine.data.importer import LoadedFile, read_candle_file
+from engine.data.names import parse_file_name
 from engine.data.store import CandleStore, StoreEntry, read_store_file
 from engine.data.timeparse import parse_date
 
@@ -99,8 +100,14 @@ def data_source(path: str | Path, symbol: str | None = None,
     if not path.is_dir():
         raise DataError(f"no such file or directory: {path}")
     if _is_store_dir(path):
-        return DataSource(path, "store", tuple(CandleStore(path).entries()))
-    entries = [e for e in CandleStore(path.parent).entries() if e.exchange == path.name]
+        entries = list(CandleStore(path).entries())
+    else:
+        entries = [e for e in CandleStore(path.parent).entries() if e.exchange == path.name]
+    if not entries:
+        loose = sorted(p.name for p in path.iterdir() if parse_file_name(p) is not None)[:3]
+        if loose:
+            raise NoDataError(f"{path} is not a candle store but holds candle files ({', '.join(loose)}, ...); "
+                              f"import them with `superbot data import {path}`, or pass one file with --data")
     return DataSource(path, "store", tuple(entries))
 
 

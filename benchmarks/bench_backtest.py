@@ -223,8 +223,12 @@ def _compare_trades(run, floor: dict[str, Any]) -> dict[str, Any]:  # type: igno
     out: dict[str, Any] = {"superbot": len(t.entry_index), "floor": len(f),
                            "count_matches": bool(same_count)}
     if same_count:
-        out["same_entry_exit_bars"] = bool(np.array_equal(t.entry_index, f[:, 0].astype(np.int64))
-                                           and np.array_equal(t.exit_index, f[:, 1].astype(np.int64)))
+        # superbot's bar indexes count from its first traded bar (after the warm-up), the floor's
+        # from the first candle: the same bars differ by that constant offset
+        off = int(f[0, 0]) - int(t.entry_index[0]) if len(f) else 0
+        out["warmup_offset_bars"] = off
+        out["same_entry_exit_bars"] = bool(np.array_equal(t.entry_index + off, f[:, 0].astype(np.int64))
+                                           and np.array_equal(t.exit_index + off, f[:, 1].astype(np.int64)))
         out["max_abs_profit_ratio_diff"] = float(np.max(np.abs(t.profit_ratio - f[:, 4]), initial=0.0))
         out["max_rel_exit_price_diff"] = float(np.max(np.abs(t.exit_price / f[:, 3] - 1.0), initial=0.0))
     return out

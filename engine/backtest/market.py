@@ -36,9 +36,13 @@ class Market:
 
     def __post_init__(self) -> None:
         times = [self.candles[s].time for s in self.symbols]
-        clock = times[0] if len(times) == 1 else np.unique(np.concatenate(times))
+        if len(times) == 1:  # one symbol: its own times are the clock
+            clock, rows = times[0], {self.symbols[0]: np.arange(len(times[0]))}
+        else:
+            clock = np.unique(np.concatenate(times))
+            rows = {s: np.searchsorted(clock, t) for s, t in zip(self.symbols, times)}
         object.__setattr__(self, "clock", clock)
-        object.__setattr__(self, "rows", {s: np.searchsorted(clock, t) for s, t in zip(self.symbols, times)})
+        object.__setattr__(self, "rows", rows)
 
     @property
     def time(self) -> np.ndarray:
@@ -59,10 +63,19 @@ class Market:
         return int(np.searchsorted(rows, a, "left")), int(np.searchsorted(rows, b, "left"))
 
     def take(self, start: int, stop: int) -> Market:
-        """Clock rows [start, stop)."""
-        candles = {s: c.take(*self.own_range(s, start, stop)) for s, c in self.candles.items()}
-        keep = tuple(s for s in self.symbols if len(candles[s]))
-        return Market(keep or self.symbols, self.timeframe, candles, self.gaps_filled, self.source)
+        """Clock rows [start, stop) (slices: nothing is searched or copied again)."""
+        candles, rows = {}, {}
+        for s in self.symbols:
+            lo, hi = self.own_range(s, start, stop)
+            if hi > lo:
+                candles[s], rows[s] = self.candles[s].take(lo, hi), self.rows[s][lo:hi] - start
+        keep = tuple(s for s in self.symbols if s in candles)
+        market = object.__new__(Market)
+        for name, value in (("symbols", keep), ("timeframe", self.timeframe), ("candles", candles),
+                            ("gaps_filled", self.gaps_filled), ("source", self.source),
+                            ("clock", self.clock[start:stop]), ("rows", rows)):
+            object.__setattr__(market, name, value)
+        return market
 
 
 def _default_symbols(source: Path | None) -> tuple[str, ...]:

@@ -107,6 +107,12 @@ class BacktestSession:
                         {k: v[a:b] for k, v in signals.items()}, config, self.market.symbols,
                         price_ticks=self.price_ticks, time_checked=True)
 
+    def result(self, params: Mapping[str, Any] | None = None,
+               span: tuple[int, int] | None = None) -> SimResult:
+        """Only the simulation of one parameter set: what an optimizer trial needs, nothing more."""
+        compiled = compile_strategy(self.strategy, params)
+        return self.simulate(compiled, self.signals(compiled), span)
+
     def run(self, params: Mapping[str, Any] | None = None, *, span: tuple[int, int] | None = None,
             metrics: bool = True) -> BacktestRun:
         a, b = span or (self.start, self.bars)
@@ -123,8 +129,15 @@ class BacktestSession:
         timings = dict(compile=(t1 - t0) * 1e3, evaluate=(t2 - t1) * 1e3, simulate=(t3 - t2) * 1e3,
                        metrics=(t4 - t3) * 1e3)
         traded = self.market.take(a, b)
-        per_symbol = {s: {k: v[traded.rows[s] + a, i] for k, v in signals.items()}
-                      for i, s in enumerate(self.market.symbols) if s in traded.rows}
+        per_symbol = {}
+        for i, s in enumerate(self.market.symbols):
+            if s not in traded.rows:
+                continue
+            rows = traded.rows[s]
+            # the usual case, a symbol with a candle on every clock row: views, not copies
+            where = (slice(a + int(rows[0]), a + int(rows[-1]) + 1)
+                     if len(rows) and rows[-1] - rows[0] == len(rows) - 1 else rows + a)
+            per_symbol[s] = {k: v[where, i] for k, v in signals.items()}
         return BacktestRun(self.strategy, compiled, traded, result, measured, timings, per_symbol)
 
     def indicators(self, compiled: Compiled) -> dict[str, dict[str, np.ndarray]]:

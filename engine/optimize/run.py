@@ -110,8 +110,7 @@ def optimize(session: BacktestSession, options: OptimizeOptions,
         stages, best, interrupted = _stages(session, options, fold.in_sample, f".fold{fold.index}", progress)
         result.stages.extend(stages)
         is_value = stages[-1].best_value if stages else None
-        oos_run = session.run(best, span=fold.out_of_sample, metrics=False)
-        oos_value = options.objective(oos_run.result)
+        oos_value = options.objective(session.result(best, fold.out_of_sample))
         oos_value = None if oos_value == float("-inf") else oos_value
 
         def span(s: tuple[int, int]) -> dict[str, str]:

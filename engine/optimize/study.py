@@ -43,8 +43,8 @@ class TrialRunner:
         self.session, self.objective, self.fixed, self.span = session, objective, dict(fixed), span
 
     def __call__(self, params: Mapping[str, Any]) -> tuple[float, int]:
-        run = self.session.run({**self.fixed, **params}, span=self.span, metrics=False)
-        return self.objective(run.result), len(run.result.trades)
+        result = self.session.result({**self.fixed, **params}, self.span)
+        return self.objective(result), len(result.trades)
 
 
 @dataclass

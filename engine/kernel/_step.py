@@ -345,6 +345,26 @@ def _exit_decision(side, entry, entry_t, stop, has_stop, trailed, pend, pend_p,
     return stop, has_stop, trailed, reason, rate
 
 
+@njit(cache=True, inline="always")
+def _settle(s, i, t, stop, has_stop, trailed, reason, rate, lo, hi, P, pos, acct, tr, n_tr):
+    """Record one bar's exit decision for symbol s and fill the waiting exit order if it can.
+
+    The order fills when its price lies within the candle: always for prices on the
+    tick grid; candles one ulp off the grid can leave it waiting a bar. Inlined: no
+    per-call cost for the array arguments.
+    """
+    pos[s, Q_STOP] = stop
+    pos[s, Q_HAS_STOP] = 1.0 if has_stop else 0.0
+    pos[s, Q_TRAILED] = 1.0 if trailed else 0.0
+    if reason >= 0:
+        pos[s, Q_PEND] = 1.0
+        pos[s, Q_PEND_P] = rate
+        pos[s, Q_PEND_R] = reason
+    if pos[s, Q_PEND] > 0.0 and lo <= pos[s, Q_PEND_P] <= hi:
+        n_tr = _close(s, i, t, pos[s, Q_PEND_P], int(pos[s, Q_PEND_R]), P, pos, acct, tr, n_tr)
+    return n_tr
+
+
 # --- bars, all symbols ---------------------------------------------------------------
 
 @njit(cache=True)
@@ -437,18 +457,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
                 pos[s, Q_TRAILED] > 0, pos[s, Q_PEND] > 0, pos[s, Q_PEND_P], t, o, H[r, s],
                 L[r, s], xsig, roi_m, roi_r, fee, sl, trail, trig, dist, maxhold, gap_open,
                 tf_min, TK[s, 0], TK[s, 1])
-            pos[s, Q_STOP] = stop
-            pos[s, Q_HAS_STOP] = 1.0 if has_stop else 0.0
-            pos[s, Q_TRAILED] = 1.0 if trailed else 0.0
-            if reason >= 0:
-                pos[s, Q_PEND] = 1.0
-                pos[s, Q_PEND_P] = rate
-                pos[s, Q_PEND_R] = reason
-            # the order fills when its price lies within the candle: always for prices on
-            # the tick grid; candles one ulp off the grid can leave it waiting a bar
-            if pos[s, Q_PEND] > 0.0 and L[r, s] <= pos[s, Q_PEND_P] <= H[r, s]:
-                n_tr = _close(s, i, t, pos[s, Q_PEND_P], int(pos[s, Q_PEND_R]), P, pos, acct,
-                              tr, n_tr)
+            n_tr = _settle(s, i, t, stop, has_stop, trailed, reason, rate, L[r, s], H[r, s], P, pos,
+                           acct, tr, n_tr)
         # 2. entries, then the new position's exits on its entry candle
         if r != no_entry_row and j >= 0:
             for s in range(n):
@@ -475,15 +485,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
                     side, pos[s, Q_ENTRY], t, pos[s, Q_STOP], pos[s, Q_HAS_STOP] > 0, False,
                     False, 0.0, t, o, H[r, s], L[r, s], False, roi_m, roi_r, fee, sl, trail,
                     trig, dist, maxhold, gap_open, tf_min, TK[s, 0], TK[s, 1])
-                pos[s, Q_STOP] = stop
-                pos[s, Q_HAS_STOP] = 1.0 if has_stop else 0.0
-                pos[s, Q_TRAILED] = 1.0 if trailed else 0.0
-                if reason >= 0:
-                    pos[s, Q_PEND] = 1.0
-                    pos[s, Q_PEND_P] = rate
-                    pos[s, Q_PEND_R] = reason
-                    if L[r, s] <= rate <= H[r, s]:
-                        n_tr = _close(s, i, t, rate, reason, P, pos, acct, tr, n_tr)
+                n_tr = _settle(s, i, t, stop, has_stop, trailed, reason, rate, L[r, s], H[r, s], P,
+                               pos, acct, tr, n_tr)
         # 3. marks
         eq = acct[A_CASH]
         for s in range(n):

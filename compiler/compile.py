@@ -9,7 +9,7 @@ from compiler.graph import Graph, build_graph
 from compiler.plan import Plan, build_plan
 from compiler.strategy import BoundStrategy, Strategy
 
-__all__ = ["Compiled", "compile_strategy", "SIGNALS"]
+__all__ = ["SIGNALS", "Compiled", "compile_strategy"]
 
 SIGNALS = ("entry_long", "exit_long", "entry_short", "exit_short")
 

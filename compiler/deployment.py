@@ -17,7 +17,7 @@ from dsl.loader import Document, load_file, path_text
 from dsl.parse import parse_condition
 from dsl.suggest import did_you_mean
 
-__all__ = ["PORTFOLIO_TERMS", "StrategyRef", "Deployment", "check_deployment"]
+__all__ = ["PORTFOLIO_TERMS", "Deployment", "StrategyRef", "check_deployment"]
 
 PORTFOLIO_TERMS = ("drawdown", "daily_pnl", "open_positions", "exposure", "consecutive_losses")
 

@@ -32,11 +32,23 @@ import talib
 from compiler import indicators as reg
 from compiler.compile import SIGNALS, Compiled
 from compiler.resample import Resampled, align, close_times
-from compiler.terms import (Arith, Column, Comparison, Const, Crossing, Indicator, Lag, Logic,
-                            Negate, Predicate, Range, Term)
+from compiler.terms import (
+    Arith,
+    Column,
+    Comparison,
+    Const,
+    Crossing,
+    Indicator,
+    Lag,
+    Logic,
+    Negate,
+    Predicate,
+    Range,
+    Term,
+)
 from engine.data.candles import Candles
 
-__all__ = ["Evaluator", "WindowEvaluator", "CacheStats"]
+__all__ = ["CacheStats", "Evaluator", "WindowEvaluator"]
 
 _DEFAULT_CACHE_BYTES = 1 << 30
 

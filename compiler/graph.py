@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
-from compiler.terms import (Comparison, Const, Crossing, Logic, Predicate, Range, Term,
-                            series_children)
+from compiler.terms import Comparison, Const, Crossing, Logic, Predicate, Range, Term, series_children
 
 __all__ = ["Graph", "build_graph"]
 
@@ -60,7 +59,7 @@ class Graph:
     @property
     def timeframes(self) -> list[str]:
         from compiler.timeframes import timeframe_ms
-        return sorted({getattr(n, "timeframe") for n in self.order}, key=timeframe_ms)
+        return sorted({n.timeframe for n in self.order}, key=timeframe_ms)
 
 
 def build_graph(timeframe: str, signals: dict[str, Predicate]) -> Graph:

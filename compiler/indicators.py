@@ -18,8 +18,16 @@ import numpy as np
 import talib
 from talib import abstract
 
-__all__ = ["ParamSpec", "IndicatorSpec", "REGISTRY", "get", "names", "register_custom",
-           "COLUMNS", "DERIVED_PRICES"]
+__all__ = [
+    "COLUMNS",
+    "DERIVED_PRICES",
+    "REGISTRY",
+    "IndicatorSpec",
+    "ParamSpec",
+    "get",
+    "names",
+    "register_custom",
+]
 
 COLUMNS = ("open", "high", "low", "close", "volume")
 DERIVED_PRICES = {"hl2": ("high", "low"), "hlc3": ("high", "low", "close"),

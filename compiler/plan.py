@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 
 from compiler import indicators as reg
 from compiler.graph import Graph
-from compiler.terms import (Comparison, Const, Crossing, Indicator, Lag, Logic, Predicate, Range,
-                            Term, series_children)
+from compiler.terms import Comparison, Const, Crossing, Indicator, Lag, Logic, Predicate, Range, Term, series_children
 from compiler.timeframes import timeframe_ms
 
-__all__ = ["Plan", "build_plan", "CONVERGENCE_PER_PERIOD"]
+__all__ = ["CONVERGENCE_PER_PERIOD", "Plan", "build_plan"]
 
 # Bars per unit of period for an exponential/Wilder smoother's start-up error to fall
 # below 1e-9 relative: (1 - 1/n)^(21 n) < e^-21 < 1e-9.

@@ -18,7 +18,7 @@ import numpy as np
 from compiler.timeframes import timeframe_ms
 from engine.data.candles import Candles
 
-__all__ = ["Resampled", "resample", "align", "close_times", "WEEK_ANCHOR_MS"]
+__all__ = ["WEEK_ANCHOR_MS", "Resampled", "align", "close_times", "resample"]
 
 # Weeks start on Monday 00:00 UTC, as exchanges' weekly candles do (the epoch was a Thursday).
 WEEK_ANCHOR_MS = 4 * 86_400_000

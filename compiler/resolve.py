@@ -12,8 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler import indicators as reg
-from compiler.terms import (Arith, Column, Comparison, Const, Crossing, Indicator, Lag, Logic,
-                            Negate, Predicate, Range, Term)
+from compiler.terms import (
+    Arith,
+    Column,
+    Comparison,
+    Const,
+    Crossing,
+    Indicator,
+    Lag,
+    Logic,
+    Negate,
+    Predicate,
+    Range,
+    Term,
+)
 from compiler.timeframes import timeframe_error
 from dsl import ast
 from dsl.diagnostics import Collector, Pos

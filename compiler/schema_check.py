@@ -65,7 +65,7 @@ def check_schema(doc: Document, out: Collector) -> None:
         _report(doc, error, out)
 
 
-def _report(doc: Document, error: ValidationError, out: Collector,  # noqa: C901
+def _report(doc: Document, error: ValidationError, out: Collector,
             described: str | None = None) -> None:
     """Translate one error; `described` is the enclosing anyOf's description, used as hint."""
     path: YamlPath = tuple(error.absolute_path)

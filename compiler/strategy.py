@@ -25,7 +25,7 @@ from dsl.loader import Document, YamlPath, path_text
 from dsl.parse import parse_condition
 from dsl.suggest import did_you_mean
 
-__all__ = ["ParamDef", "RiskSpec", "SizingSpec", "Strategy", "BoundStrategy", "check_strategy"]
+__all__ = ["BoundStrategy", "ParamDef", "RiskSpec", "SizingSpec", "Strategy", "check_strategy"]
 
 SIDES = ("long", "short")
 

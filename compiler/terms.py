@@ -9,8 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-__all__ = ["Column", "Const", "Indicator", "Arith", "Negate", "Lag", "Term",
-           "Comparison", "Crossing", "Range", "Logic", "Predicate", "series_children"]
+__all__ = [
+    "Arith",
+    "Column",
+    "Comparison",
+    "Const",
+    "Crossing",
+    "Indicator",
+    "Lag",
+    "Logic",
+    "Negate",
+    "Predicate",
+    "Range",
+    "Term",
+    "series_children",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,16 @@ from dsl.loader import Document, load_file, load_text, substitute_env
 from dsl.suggest import did_you_mean
 from schemas import KINDS
 
-__all__ = ["FileReport", "discover", "validate_file", "validate_text", "validate_paths", "load_strategy",
-           "load_deployment", "strategy_from_text"]
+__all__ = [
+    "FileReport",
+    "discover",
+    "load_deployment",
+    "load_strategy",
+    "strategy_from_text",
+    "validate_file",
+    "validate_paths",
+    "validate_text",
+]
 
 YAML_SUFFIXES = (".yaml", ".yml")
 

@@ -13,9 +13,24 @@ from typing import Union
 from dsl.diagnostics import Pos
 
 __all__ = [
-    "Num", "ParamRef", "Name", "Call", "Kwarg", "BinOp", "Neg", "Shift", "At",
-    "Compare", "Cross", "Between", "All", "AnyOf", "Not",
-    "Expr", "Cond", "walk",
+    "All",
+    "AnyOf",
+    "At",
+    "Between",
+    "BinOp",
+    "Call",
+    "Compare",
+    "Cond",
+    "Cross",
+    "Expr",
+    "Kwarg",
+    "Name",
+    "Neg",
+    "Not",
+    "Num",
+    "ParamRef",
+    "Shift",
+    "walk",
 ]
 
 _NOPOS = Pos(0, 0)

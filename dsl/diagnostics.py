@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["Severity", "Pos", "Diagnostic", "ManifestError", "Collector"]
+from dsl.errors import UserError
+
+__all__ = ["Collector", "Diagnostic", "ManifestError", "Pos", "Severity"]
 
 
 class Severity(str, Enum):
@@ -63,7 +65,7 @@ class Diagnostic:
         }
 
 
-class ManifestError(Exception):
+class ManifestError(UserError):
     """The manifest must be fixed by the user; carries every diagnostic found."""
 
     def __init__(self, diagnostics: list[Diagnostic]):

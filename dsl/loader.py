@@ -22,7 +22,7 @@ from ruamel.yaml.reader import ReaderError
 
 from dsl.diagnostics import Collector, Pos
 
-__all__ = ["Document", "SourceMap", "load_file", "load_text", "substitute_env", "path_text"]
+__all__ = ["Document", "SourceMap", "load_file", "load_text", "path_text", "substitute_env"]
 
 YamlPath = tuple[str | int, ...]
 MAX_DEPTH = 64  # deeper documents would exhaust the recursion of later stages

@@ -19,8 +19,14 @@ from dsl.diagnostics import Collector, Pos
 from dsl.loader import SourceMap, YamlPath, path_text
 from dsl.suggest import did_you_mean
 
-__all__ = ["parse_expr", "parse_condition_text", "parse_condition", "ParseError",
-           "COMPARE_OPS", "CROSS_OPS"]
+__all__ = [
+    "COMPARE_OPS",
+    "CROSS_OPS",
+    "ParseError",
+    "parse_condition",
+    "parse_condition_text",
+    "parse_expr",
+]
 
 COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
 CROSS_OPS = ("crosses_above", "crosses_below")
@@ -98,7 +104,7 @@ class _Builder:
         length = meta.end_column - meta.column if meta.line == meta.end_line else None
         return self.place(meta.line, meta.column, length)
 
-    def build(self, node: Tree | Token) -> Any:  # noqa: C901 - one branch per grammar rule
+    def build(self, node: Tree | Token) -> Any:
         if isinstance(node, Token):
             raise ParseError(f"unexpected {node.value!r}", *_tok_pos(node)[:2], None)
         kind, ch, pos = node.data, node.children, self.at(node)
@@ -280,7 +286,7 @@ class _ConditionReader:
     def list_form(self, value: list[Any], path: YamlPath) -> ast.Cond | None:
         pos = self.smap.value(path)
         if len(value) not in (3, 4):
-            several = len(value) > 0 and all(isinstance(v, (list, dict)) for v in value) or len(value) < 3
+            several = (len(value) > 0 and all(isinstance(v, (list, dict)) for v in value)) or len(value) < 3
             self.error(pos, "P002", f"a list condition has 3 or 4 items; this one has {len(value)}",
                        "to combine conditions, put them under all: or any:" if several
                        else "write [lhs, op, rhs] or [lhs, op, rhs, timeframe]", path)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "schema_path", "load_schema"]
+__all__ = ["KINDS", "load_schema", "schema_path"]
 
 DIR = Path(__file__).parent
 KINDS = {"Strategy": "strategy", "Deployment": "deployment"}
@@ -16,6 +16,6 @@ def schema_path(kind: str) -> Path:
     return DIR / f"{KINDS[kind]}.schema.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(kind: str) -> dict[str, Any]:
     return json.loads(schema_path(kind).read_text(encoding="utf-8"))  # type: ignore[no-any-return]

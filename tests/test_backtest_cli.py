@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _market import random_candles
 from click.testing import CliRunner
 
-from _market import random_candles
 from engine.cli.app import _register, app
 
 ROOT = Path(__file__).resolve().parents[1]

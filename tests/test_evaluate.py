@@ -1,14 +1,15 @@
 """History and window evaluators, multi-timeframe alignment and the no-look-ahead proof."""
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _market import random_candles, strategy_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _market import random_candles, strategy_yaml
 from compiler.compile import compile_strategy
 from compiler.evaluate import Evaluator, WindowEvaluator
 from compiler.resample import align, close_times, resample
@@ -211,9 +212,9 @@ def test_not_equal_with_an_undefined_side_is_false() -> None:
 
 
 def test_weekly_candles_start_on_monday() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
     c = random_candles(24 * 30, "1h", seed=14)  # from Monday 2024-01-01
     w = resample(c, "1w")
-    days = {datetime.fromtimestamp(t / 1000, tz=timezone.utc).strftime("%A %H:%M") for t in w.time}
+    days = {datetime.fromtimestamp(t / 1000, tz=UTC).strftime("%A %H:%M") for t in w.time}
     assert days == {"Monday 00:00"} and w.time[0] == c.time[0]
     assert w.close[0] == c.close[24 * 7 - 1]

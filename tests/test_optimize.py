@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-
 from _market import START_MS, random_candles
+
 from compiler.validate import strategy_from_text
 from engine.backtest.market import Market
 from engine.backtest.session import BacktestSession
@@ -238,7 +238,7 @@ def _pg_available() -> str | None:
             pass
         engine.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+    except Exception as exc:
         return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}"
 
 
@@ -318,8 +318,8 @@ spec:
 
 
 def test_params_apply_writes_every_stage_best_values(tmp_path: Path) -> None:
-    from superbot import main
     from compiler.validate import load_strategy
+    from superbot import main
     target = tmp_path / "staged.yaml"
     target.write_text(STAGED)
     session = _session(STAGED, random_candles(3000, "5m", seed=24))

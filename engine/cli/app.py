@@ -16,7 +16,7 @@ from rich.console import Console
 from dsl.diagnostics import ManifestError
 from dsl.formats import render
 
-__all__ = ["app", "main", "console", "err_console", "UsageError"]
+__all__ = ["UsageError", "app", "console", "err_console", "main"]
 
 @click.group(name="superbot", context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="superbot")
@@ -44,11 +44,11 @@ def _register() -> None:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Exceptions that mean "fix your input": a message, exit 1, never a traceback."""
+    from dsl.edit import EditError
     from engine.backtest.settings import SettingsError
     from engine.data.errors import DataError
     from engine.data.gaps import GapError
     from engine.kernel.config import KernelConfigError
-    from dsl.edit import EditError
     from engine.optimize.objective import ObjectiveError
     from engine.optimize.space import SpaceError
     from engine.store.runs import RunLookupError, StoreUnavailableError

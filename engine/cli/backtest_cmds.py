@@ -15,7 +15,7 @@ from engine.backtest.settings import BacktestSettings, SettingsError
 from engine.cli.app import UsageError, app, console, err_console
 from engine.data.gaps import GAP_POLICIES
 
-__all__ = ["run_backtest", "backtest_options"]
+__all__ = ["backtest_options", "run_backtest"]
 
 
 class _BacktestGroup(click.Group):

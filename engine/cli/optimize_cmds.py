@@ -21,7 +21,7 @@ from engine.optimize.run import OptimizeOptions, OptimizeResult, check_space, op
 from engine.optimize.space import SpaceError, stage_plan
 from engine.optimize.study import SAMPLERS
 
-__all__ = ["run_optimize", "apply_params"]
+__all__ = ["apply_params", "run_optimize"]
 
 
 def _summary(result: OptimizeResult) -> dict[str, Any]:

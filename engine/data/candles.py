@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Candles", "FIELDS"]
+__all__ = ["FIELDS", "Candles"]
 
 FIELDS = ("open", "high", "low", "close", "volume")
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from compiler.timeframes import timeframe_ms
 from engine.kernel.trades import EXIT_REASONS, SimResult
-from engine.metrics.benchmark import buy_and_hold_returns
 from engine.metrics._curve import curve_pass
+from engine.metrics.benchmark import buy_and_hold_returns
 from engine.metrics.returns import (
     ZERO_DEVIATION,
     annualized_return,

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.metrics._curve import curve_pass
-
 from compiler.timeframes import timeframe_ms
+from engine.metrics._curve import curve_pass
 
 __all__ = [
     "MINUTES_PER_YEAR",
@@ -25,10 +24,10 @@ __all__ = [
     "annualized_return",
     "bar_returns",
     "curve_times",
+    "drawdown_from_pass",
     "drawdown_series",
     "equity_curve",
     "max_drawdown",
-    "drawdown_from_pass",
     "periods_per_year",
     "sharpe_ratio",
     "sortino_ratio",

@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.metrics._curve import union_length
-
 from engine.kernel.trades import Trades
+from engine.metrics._curve import union_length
 
 __all__ = ["exposure", "group_breakdown", "trade_summary"]
 

@@ -7,11 +7,10 @@ conditions (never `eval`) and uses the full metrics.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import math
 
 import numpy as np
 

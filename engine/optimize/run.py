@@ -20,7 +20,7 @@ from engine.optimize.space import SpaceError, dimensions, stage_plan
 from engine.optimize.study import StageResult, TrialRunner, run_stage
 from engine.optimize.walkforward import collapse_warning, make_folds
 
-__all__ = ["OptimizeOptions", "OptimizeResult", "FoldResult", "optimize", "check_space"]
+__all__ = ["FoldResult", "OptimizeOptions", "OptimizeResult", "check_space", "optimize"]
 
 
 @dataclass(frozen=True, kw_only=True)

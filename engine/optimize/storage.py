@@ -21,7 +21,7 @@ from optuna.storages.journal import JournalFileBackend
 
 from engine.data.home import data_home
 
-__all__ = ["journal_path", "local_storage", "open_storage", "TrialMirror"]
+__all__ = ["TrialMirror", "journal_path", "local_storage", "open_storage"]
 
 
 def journal_path() -> Path:

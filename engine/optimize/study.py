@@ -229,7 +229,7 @@ def _run_shared(study: optuna.Study, storage_url: str | None, dists: dict[str, A
     def worker(seed_offset: int) -> bool:
         # a storage opened in this process: a journal's worker identity (which decides who owns
         # a popped trial) and a database connection must not be shared with a forked parent
-        storage = open_storage(storage_url) if seed_offset else study._storage  # noqa: SLF001
+        storage = open_storage(storage_url) if seed_offset else study._storage
         s = optuna.load_study(storage=storage, study_name=name, sampler=_sampler(sampler, seed_offset or None))
         while deadline is None or time.monotonic() < deadline:
             if n is not None and _waiting(s) == 0:

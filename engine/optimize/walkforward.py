@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Fold", "make_folds", "collapse_warning"]
+__all__ = ["Fold", "collapse_warning", "make_folds"]
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,25 @@
-"""The indicator registry, built from TA-Lib's abstract API at import.
+"""The indicator registry: every TA-Lib function plus our own, built on first use.
 
-Every TA-Lib function (names, inputs, parameters and defaults, outputs,
-look-back, unstable-period flag) comes from the library itself, so the
-language knows exactly what the installed TA-Lib can compute. Our own
-indicators register through `register_custom` with the same record.
-Parameter ranges are TA-Lib's own: a value is valid when TA-Lib's look-back
-function accepts it (it returns -1 otherwise).
+Every TA-Lib function (names, inputs, parameters with defaults and valid
+ranges, outputs, unstable-period flag) is read from `_indicator_table.json`,
+a snapshot of TA-Lib's abstract API written by `compiler/_talib_table.py`
+and compared with the live library by a test, so it cannot drift. Reading
+the snapshot instead of TA-Lib keeps `superbot validate` free of TA-Lib
+(and the pandas it imports); TA-Lib is imported only to compute values and
+look-backs. Parameter ranges are TA-Lib's own: the values its look-back
+function accepts. Our own indicators register through `register_custom`
+with the same record.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import talib
-from talib import abstract
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "COLUMNS",
@@ -40,6 +43,8 @@ class ParamSpec:
     name: str
     default: float | int
     integer: bool
+    low: float | None = None        # smallest valid value (None: no bound below)
+    high: float | None = None       # largest valid value (None: no bound above)
 
 
 @dataclass(frozen=True)
@@ -80,19 +85,30 @@ class IndicatorSpec:
         return _lookback(self.name, values)
 
     def value_error(self, param: ParamSpec, value: float) -> str | None:
-        """Why `value` is not valid for `param`, or None."""
+        """Why `value` is not valid for `param`, or None (TA-Lib functions: from the snapshot, no TA-Lib)."""
         if param.integer and float(value) != int(value):
             return f"{param.name} must be a whole number, was {value}"
         if "matype" in param.name and not 0 <= value < _MA_TYPES:
             return f"{param.name} must be a TA-Lib MA type from 0 to {_MA_TYPES - 1}, was {value:g}"
-        if self.lookback({**self.defaults(), param.name: value}) < 0:
-            low, high = _valid_range(self.name, param.name)
-            span = f" between {low} and {high}" if low is not None else ""
-            return f"{param.name} must be{span or ' within TA-Lib range'}, was {value:g}"
-        return None
+        if self.lookback_fn is not None:  # our own: its look-back function says -1 when out of range
+            if self.lookback_fn({**self.defaults(), param.name: value}) >= 0:
+                return None
+        elif (param.low is None or value >= param.low) and (param.high is None or value <= param.high):
+            return None
+        return f"{param.name} must be {_span(param)}, was {value:g}"
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
+
+
+def _span(param: ParamSpec) -> str:
+    if param.low is not None and param.high is not None:
+        return f"between {param.low:g} and {param.high:g}"
+    if param.low is not None:
+        return f"at least {param.low:g}"
+    if param.high is not None:
+        return f"at most {param.high:g}"
+    return "within TA-Lib's range"
 
 
 def _friendly(func: str, output: str) -> str:
@@ -105,38 +121,70 @@ def _friendly(func: str, output: str) -> str:
     return name
 
 
-def _from_talib(func_name: str) -> IndicatorSpec:
-    info = abstract.Function(func_name).info
-    inputs: list[str] = []
-    explicit = False
-    for value in info["input_names"].values():
-        for series in value if isinstance(value, list) else [value]:
-            inputs.append(series)
-            explicit |= series not in COLUMNS
-    params = tuple(
-        ParamSpec(name, default, isinstance(default, int) and not isinstance(default, bool))
-        for name, default in info["parameters"].items()
-    )
-    lname = func_name.lower()
-    outputs = tuple(o.lower() for o in info["output_names"])
+def _from_table(row: Mapping[str, Any]) -> IndicatorSpec:
+    """One snapshot row (see `compiler/_talib_table.py`) as the language's record."""
+    lname = row["name"]
+    outputs = tuple(row["outputs"])
     aliases = {_friendly(lname, o): o for o in outputs if _friendly(lname, o) != o}
     return IndicatorSpec(
-        name=lname, inputs=tuple(inputs), params=params, outputs=outputs, aliases=aliases,
-        unstable="Function has an unstable period" in info["function_flags"],
-        group=info["group"], description=info["display_name"], explicit_inputs=explicit,
+        name=lname, inputs=tuple(row["inputs"]),
+        params=tuple(ParamSpec(p["name"], p["default"], p["integer"], p["min"], p["max"]) for p in row["params"]),
+        outputs=outputs, aliases=aliases, unstable=row["unstable"], group=row["group"],
+        description=row["description"], explicit_inputs=any(i not in COLUMNS for i in row["inputs"]),
     )
 
 
-REGISTRY: dict[str, IndicatorSpec] = {name.lower(): _from_talib(name) for name in talib.get_functions()}
+class _Registry(MutableMapping[str, IndicatorSpec]):
+    """name -> spec, filled from the snapshot (and our own indicators) the first time it is read."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, IndicatorSpec] | None = None
+
+    def _loaded(self) -> dict[str, IndicatorSpec]:
+        if self._specs is None:
+            from importlib import resources
+            table = json.loads(resources.files("compiler").joinpath("_indicator_table.json").read_text("utf-8"))
+            specs = {row["name"]: _from_table(row) for row in table["functions"]}
+            for spec in _CUSTOM:
+                if spec.name in specs:
+                    raise ValueError(f"indicator {spec.name} already exists in TA-Lib")
+                specs[spec.name] = spec
+            self._specs = specs
+        return self._specs
+
+    @property
+    def loaded(self) -> bool:
+        return self._specs is not None
+
+    def __getitem__(self, name: str) -> IndicatorSpec:
+        return self._loaded()[name]
+
+    def __setitem__(self, name: str, spec: IndicatorSpec) -> None:
+        self._loaded()[name] = spec
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
+REGISTRY = _Registry()
+_CUSTOM: list[IndicatorSpec] = []   # registered before the registry was first read
 
 
 def register_custom(spec: IndicatorSpec) -> None:
     """Add an indicator TA-Lib lacks; it must bring `compute` and `lookback_fn`."""
     if spec.compute is None or spec.lookback_fn is None:
         raise ValueError(f"custom indicator {spec.name} needs compute and lookback_fn")
-    if spec.name in REGISTRY:
+    if any(c.name == spec.name for c in _CUSTOM) or (REGISTRY.loaded and spec.name in REGISTRY):
         raise ValueError(f"indicator {spec.name} already exists")
-    REGISTRY[spec.name] = spec
+    _CUSTOM.append(spec)
+    if REGISTRY.loaded:
+        REGISTRY[spec.name] = spec
 
 
 def get(name: str) -> IndicatorSpec | None:
@@ -152,7 +200,8 @@ def _lookback(name: str, params: tuple[tuple[str, float], ...]) -> int:
     spec = REGISTRY[name]
     if spec.lookback_fn is not None:
         return spec.lookback_fn(dict(params))
-    func = abstract.Function(name.upper())
+    from talib import abstract
+    func = abstract.Function(name.upper())  # type: ignore[attr-defined]  # talib's stubs omit the abstract API
     typed = {}
     for key, value in params:
         p = spec.param(key)
@@ -164,23 +213,10 @@ def _lookback(name: str, params: tuple[tuple[str, float], ...]) -> int:
         return -1
 
 
-@lru_cache(maxsize=1024)
-def _valid_range(name: str, param: str) -> tuple[int | None, int | None]:
-    """TA-Lib's integer range for a parameter, found by asking its look-back function."""
-    spec = REGISTRY[name]
-    p = spec.param(param)
-    if p is None or not p.integer:
-        return None, None
-    base = spec.defaults()
-    ok = lambda v: spec.lookback({**base, param: v}) >= 0  # noqa: E731
-    low = next((v for v in range(-1, 10) if ok(v)), None)
-    high = next((v for v in (100000, 2**31 - 1) if ok(v) and not ok(v + 1)), None)
-    return low, high
-
-
 # --- our own indicators ---------------------------------------------------------------------
 
 def _rolling_sum(values: np.ndarray, n: int) -> np.ndarray:
+    import numpy as np
     out = np.full(values.shape, np.nan)
     if n <= len(values):
         csum = np.cumsum(np.concatenate(([0.0], values)))
@@ -191,16 +227,20 @@ def _rolling_sum(values: np.ndarray, n: int) -> np.ndarray:
 def _vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
           timeperiod: int = 14) -> np.ndarray:
     """Rolling volume-weighted average of the typical price over `timeperiod` bars."""
+    import numpy as np
     n = int(timeperiod)
     typical = (high + low + close) / 3.0
     pv = _rolling_sum(typical * volume, n)
     vol = _rolling_sum(volume.astype(float), n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(vol > 0, pv / vol, typical)
+        vwap: np.ndarray = np.where(vol > 0, pv / vol, typical)
+    return vwap
 
 
 def _zscore(real: np.ndarray, timeperiod: int = 20) -> np.ndarray:
     """(x - SMA(x, n)) / STDDEV(x, n): how unusual the current value is."""
+    import numpy as np
+    import talib
     n = int(timeperiod)
     mean = talib.SMA(real, n)
     std = talib.STDDEV(real, n, 1.0)
@@ -215,12 +255,12 @@ def _period_lookback(params: dict[str, Any]) -> int:
 
 register_custom(IndicatorSpec(
     name="rvwap", inputs=("high", "low", "close", "volume"),
-    params=(ParamSpec("timeperiod", 14, True),), outputs=("real",), aliases={},
+    params=(ParamSpec("timeperiod", 14, True, 2, 100000),), outputs=("real",), aliases={},
     unstable=False, group="SuperBot", description="Rolling volume-weighted average price",
     compute=_vwap, lookback_fn=_period_lookback,
 ))
 register_custom(IndicatorSpec(
-    name="zscore", inputs=("close",), params=(ParamSpec("timeperiod", 20, True),),
+    name="zscore", inputs=("close",), params=(ParamSpec("timeperiod", 20, True, 2, 100000),),
     outputs=("real",), aliases={}, unstable=False, group="SuperBot",
     description="Rolling z-score", compute=_zscore, lookback_fn=_period_lookback,
 ))

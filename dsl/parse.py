@@ -7,6 +7,9 @@ scalar's position), never raised at the user.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from dsl import ast
 from dsl.diagnostics import Collector, Pos
+from dsl.errors import UserError
 from dsl.loader import SourceMap, YamlPath, path_text
 from dsl.suggest import did_you_mean
 
@@ -31,6 +35,7 @@ __all__ = [
 COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
 CROSS_OPS = ("crosses_above", "crosses_below")
 _LIST_OPS = COMPARE_OPS + CROSS_OPS + ("between",)
+_TEXT_START = Pos(1, 1)  # a text parsed on its own starts at line 1, column 1 (Pos is frozen)
 
 _TOKEN_NAMES = {
     "COMPARE": "a comparison (< <= > >= == !=)", "CROSS": "crosses_above/crosses_below",
@@ -42,19 +47,61 @@ _TOKEN_NAMES = {
 }
 
 
-class ParseError(Exception):
-    """A condition that does not fit the grammar; `pos` is within the parsed text."""
+class ParseError(UserError):
+    """A condition that does not fit the grammar; `line`/`column` are within the parsed text."""
 
     def __init__(self, message: str, line: int, column: int, hint: str | None):
-        super().__init__(message)
-        self.line, self.column, self.hint = line, column, hint
+        super().__init__(message, location=f"{line}:{column}", hint=hint)
+        self.line, self.column = line, column
+
+
+_LARK_OPTIONS: dict[str, Any] = {"parser": "lalr", "start": ["start", "expr"], "propagate_positions": True,
+                                 "maybe_placeholders": True}
+
+
+def _cache_dir() -> Path:
+    """Where the built parser is kept between processes (never inside the package: it may be read-only).
+
+    `$SUPERBOT_HOME/cache` when SUPERBOT_HOME is set (tests, containers), else
+    `$XDG_CACHE_HOME/superbot`, else `~/.cache/superbot`.
+    """
+    home = os.environ.get("SUPERBOT_HOME")
+    if home:
+        return Path(home).expanduser() / "cache"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "superbot"
+
+
+def _cache_file(grammar: str) -> Path:
+    """One file per grammar text, Lark and Python version: a changed grammar.lark never loads a stale table."""
+    import lark
+    key = hashlib.sha256(f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}\0{_LARK_OPTIONS}".encode())
+    return _cache_dir() / f"lark-{key.hexdigest()[:20]}.pickle"
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
+    """The LALR parser, loaded from the user's cache (~10 ms) or built (~150 ms to 1 s) and saved there.
+
+    Lark checks the grammar's hash stored in the file as well. The file is
+    written under a temporary name and renamed, so a concurrent process never
+    reads half of it; an unwritable cache directory only costs the build.
+    """
     grammar = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", start=["start", "expr"], propagate_positions=True,
-                maybe_placeholders=True)
+    path = _cache_file(grammar)
+    if path.is_file():
+        return Lark(grammar, cache=str(path), **_LARK_OPTIONS)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return Lark(grammar, **_LARK_OPTIONS)
+    parser = Lark(grammar, cache=str(tmp), **_LARK_OPTIONS)  # Lark itself ignores a failed write
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+    return parser
 
 
 def _describe_expected(expected: set[str]) -> str:
@@ -202,12 +249,12 @@ def _parse(text: str, start: str, base: Pos) -> Any:
     return _Builder(base).build(tree)
 
 
-def parse_expr(text: str, base: Pos = Pos(1, 1)) -> ast.Expr:
+def parse_expr(text: str, base: Pos = _TEXT_START) -> ast.Expr:
     """Parse one side of a condition, e.g. `ema(close, 50)@1h`."""
     return _parse(text, "expr", base)  # type: ignore[no-any-return]
 
 
-def parse_condition_text(text: str, base: Pos = Pos(1, 1)) -> ast.Cond:
+def parse_condition_text(text: str, base: Pos = _TEXT_START) -> ast.Cond:
     """Parse a whole condition in string form, e.g. `rsi_14 < 30 and close > ema_200@1h`."""
     return _parse(text, "start", base)  # type: ignore[no-any-return]
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["TIMEFRAMES", "duration_ms", "timeframe_error", "timeframe_ms"]
+__all__ = ["MINUTE_MS", "TIMEFRAMES", "duration_ms", "timeframe_error", "timeframe_ms"]
 
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w")
-_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+MINUTE_MS = 60_000      # milliseconds per minute: the one definition (engine and compiler import it)
+_UNIT_MS = {"m": MINUTE_MS, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _DURATION = re.compile(r"^([0-9]+)([mhdw])$")
 
 

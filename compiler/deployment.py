@@ -11,15 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dsl import ast
+from compiler.risk import PORTFOLIO_TERMS, RiskPolicy, check_risk
 from dsl.diagnostics import Collector
 from dsl.loader import Document, load_file, path_text
-from dsl.parse import parse_condition
 from dsl.suggest import did_you_mean
 
 __all__ = ["PORTFOLIO_TERMS", "Deployment", "StrategyRef", "check_deployment"]
-
-PORTFOLIO_TERMS = ("drawdown", "daily_pnl", "open_positions", "exposure", "consecutive_losses")
 
 
 @dataclass(frozen=True)
@@ -37,6 +34,7 @@ class Deployment:
     strategies: tuple[StrategyRef, ...]
     symbols: tuple[str, ...]
     spec: dict[str, Any] = field(repr=False)
+    risk: RiskPolicy = field(default_factory=RiskPolicy)   # compiler/risk.py
 
 
 def _strategy_params(path: Path) -> set[str] | None:
@@ -88,25 +86,6 @@ def _bind_error(strategy: Any, overrides: dict[str, Any]) -> Any:
     return None
 
 
-def _check_rules(doc: Document, out: Collector) -> None:
-    rules = (doc.data["spec"].get("risk") or {}).get("rules") or []
-    for i, rule in enumerate(rules):
-        path = ("spec", "risk", "rules", i, "when")
-        if not isinstance(rule, dict) or not isinstance(rule.get("when"), str):
-            continue
-        cond = parse_condition(rule["when"], path, doc.source, out)
-        if cond is None:
-            continue
-        for node in ast.walk(cond):
-            if isinstance(node, ast.Name) and node.ident not in PORTFOLIO_TERMS:
-                out.error(node.pos, "R001", f"'{node.ident}' is not a portfolio term",
-                          did_you_mean(node.ident, PORTFOLIO_TERMS)
-                          or f"risk rules use: {', '.join(PORTFOLIO_TERMS)}", path_text(path))
-            elif isinstance(node, (ast.Call, ast.ParamRef, ast.At)):
-                out.error(node.pos, "R001", "risk rules compare portfolio terms with numbers",
-                          f"use only {', '.join(PORTFOLIO_TERMS)}, numbers and arithmetic", path_text(path))
-
-
 def check_deployment(doc: Document, out: Collector) -> Deployment | None:
     """Semantic checks of a schema-valid Deployment document."""
     spec = doc.data["spec"]
@@ -155,8 +134,9 @@ def check_deployment(doc: Document, out: Collector) -> Deployment | None:
             _check_overrides(target, overrides, doc, i, out)
         refs.append(StrategyRef(target, dict(ref.get("params") or {}),
                                 tuple(ref.get("symbols") or spec["symbols"])))
-    _check_rules(doc, out)
+    risk = check_risk(doc, out)
     errors_after = sum(1 for d in out.items if d.severity.value == "error")
     if errors_after > errors_before:
         return None
-    return Deployment(doc.data["metadata"]["name"], doc.file, mode, tuple(refs), tuple(spec["symbols"]), spec)
+    return Deployment(doc.data["metadata"]["name"], doc.file, mode, tuple(refs), tuple(spec["symbols"]), spec,
+                      risk or RiskPolicy())

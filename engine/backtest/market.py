@@ -17,9 +17,9 @@ from compiler.timeframes import timeframe_ms
 from engine.data.candles import Candles
 from engine.data.errors import NoDataError
 from engine.data.gaps import fill_gaps
-from engine.data.load import data_source, load_candles
-from engine.data.sample import SAMPLE_SYMBOLS, ensure_sample_market
-from engine.data.timeparse import parse_date
+from engine.data.load import DataSource, data_source, load_candles
+from engine.data.sample import ensure_sample_market
+from engine.data.timeparse import format_ms, parse_date
 
 __all__ = ["Market", "load_market"]
 
@@ -40,7 +40,7 @@ class Market:
             clock, rows = times[0], {self.symbols[0]: np.arange(len(times[0]))}
         else:
             clock = np.unique(np.concatenate(times))
-            rows = {s: np.searchsorted(clock, t) for s, t in zip(self.symbols, times)}
+            rows = {s: np.searchsorted(clock, t) for s, t in zip(self.symbols, times, strict=True)}
         object.__setattr__(self, "clock", clock)
         object.__setattr__(self, "rows", rows)
 
@@ -78,15 +78,23 @@ class Market:
         return market
 
 
-def _default_symbols(source: Path | None) -> tuple[str, ...]:
-    if source is None:
-        return (SAMPLE_SYMBOLS[0],)
-    src = data_source(source)
-    symbols = sorted({e.symbol for e in src.entries}) if src.kind == "store" else [src.candles.symbol]  # type: ignore[union-attr]
+def _default_symbols(src: DataSource) -> tuple[str, ...]:
+    symbols = src.symbols()
+    if not symbols:
+        raise NoDataError(f"{src.path} holds no candles; get some with `superbot data download`, "
+                          "`superbot data import FILE` or `superbot data synth`, then pass that "
+                          "store with --data (or leave --data out to use the sample market)")
     if len(symbols) != 1:
-        raise NoDataError(f"{source} holds {len(symbols)} symbols ({', '.join(symbols[:6])}); "
-                          "choose with --symbols")
+        raise NoDataError(f"{src.path} holds {len(symbols)} symbols ({', '.join(symbols[:6])}"
+                          f"{', ...' if len(symbols) > 6 else ''}); choose with --symbols")
     return (symbols[0],)
+
+
+def _held_range(src: DataSource, symbol: str) -> str:
+    """What the source holds of `symbol`, for an error about a range outside it."""
+    spans = [f"{e.timeframe} {format_ms(e.first)} .. {format_ms(e.last)}"
+             for e in src.entries if e.symbol == symbol and e.first is not None]
+    return f"{symbol} has candles {'; '.join(spans)} (open times, UTC)" if spans else f"{symbol}: none"
 
 
 def _date(option: str, text: str | None) -> int | None:
@@ -101,10 +109,14 @@ def _date(option: str, text: str | None) -> int | None:
 
 def load_market(timeframe: str, data: str | None, symbols: tuple[str, ...], start: str | None,
                 end: str | None, warmup_bars: int, gaps: str = "fill") -> Market:
-    """Candles for `symbols` from `start - warmup` to `end`, gap-handled and on one clock."""
-    source = Path(data) if data else None
-    root = source if source is not None else ensure_sample_market()
-    symbols = tuple(dict.fromkeys(symbols)) or _default_symbols(source)  # each market once
+    """Candles for `symbols` from `start - warmup` to `end`, gap-handled and on one clock.
+
+    The source is described once (a single candle file is read and validated
+    once) and every symbol is loaded from that description.
+    """
+    root = Path(data) if data else ensure_sample_market()
+    src = data_source(root)
+    symbols = tuple(dict.fromkeys(symbols)) or _default_symbols(src)  # each market once
     step = timeframe_ms(timeframe)
     lo, hi = _date("--from", start), _date("--to", end)
     if lo is not None and hi is not None and hi <= lo:
@@ -113,8 +125,12 @@ def load_market(timeframe: str, data: str | None, symbols: tuple[str, ...], star
     candles: dict[str, Candles] = {}
     filled: dict[str, int] = {}
     for symbol in symbols:
-        c = load_candles(root, symbol, timeframe, load_from, hi)
+        c = load_candles(src, symbol, timeframe, load_from, hi)
         if len(c) == 0:
-            raise NoDataError(f"no {timeframe} candles for {symbol} in {root} for the requested range")
+            asked = " ".join(x for x in (f"--from {start}" if start else "",
+                                         f"--to {end}" if end else "") if x)
+            raise NoDataError(f"no {timeframe} candles for {symbol} in {root} for "
+                              f"{asked or 'the bounds given'}; {_held_range(src, symbol)}",
+                              hint="choose --from/--to inside that range")
         candles[symbol], filled[symbol] = fill_gaps(c, gaps)
     return Market(tuple(symbols), timeframe, candles, filled, str(root))

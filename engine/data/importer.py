@@ -66,12 +66,39 @@ class ImportOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def spacing_timeframe(time: np.ndarray) -> str | None:
-    """The timeframe the candles' usual spacing matches (median step), if any."""
-    steps = np.diff(np.unique(time))
-    if len(steps) == 0:
+_SAMPLE = 4096   # spacings looked at to guess the step; the guess is then checked on all rows
+
+
+def _usual_step(time: np.ndarray) -> int | None:
+    """The candles' usual spacing in ms, in O(n) and without sorting.
+
+    The most common positive difference between neighbours in an even sample
+    is the guess; it is kept when every positive difference of the whole file
+    is a multiple of it (gaps are), which costs one vectorized pass. Files
+    that fail the check (rows out of order, times off the grid) take the exact
+    but sorting way: the median spacing between distinct times.
+    """
+    steps = np.diff(time)
+    positive = steps[steps > 0]
+    if len(positive) == 0:
         return None
-    step = int(np.median(steps))
+    sample = positive[:: max(1, len(positive) // _SAMPLE)]
+    values, counts = np.unique(sample, return_counts=True)     # a few thousand values
+    guess = int(values[np.argmax(counts)])
+    if len(positive) == len(steps) and not np.any(positive % guess):
+        return guess
+    return _exact_step(time)
+
+
+def _exact_step(time: np.ndarray) -> int | None:
+    """The median spacing between distinct times: sorts, so only for irregular files."""
+    distinct = np.diff(np.unique(time))
+    return int(np.median(distinct)) if len(distinct) else None
+
+
+def spacing_timeframe(time: np.ndarray) -> str | None:
+    """The timeframe the candles' usual spacing matches, if any."""
+    step = _usual_step(np.asarray(time, dtype=np.int64))
     return next((tf for tf in TIMEFRAMES if timeframe_ms(tf) == step), None)
 
 

@@ -115,16 +115,19 @@ def _ms(value: Time) -> int | None:
     return None if value is None else value if isinstance(value, int) else parse_date(value)
 
 
-def load_candles(source: str | Path, symbol: str | None = None, timeframe: str | None = None,
-                 start: Time = None, end: Time = None, *, exchange: str | None = None) -> Candles:
+def load_candles(source: str | Path | DataSource, symbol: str | None = None,
+                 timeframe: str | None = None, start: Time = None, end: Time = None, *,
+                 exchange: str | None = None) -> Candles:
     """Candles of `symbol` at `timeframe` with open time in [start, end) from a store or file.
 
     For a file, `symbol` and `timeframe` default to what the file holds (its
     name or metadata) and, when given, must match it (or the timeframe may be
     a multiple, then the file is resampled). For a store both are required
-    unless the store holds a single symbol or timeframe.
+    unless the store holds a single symbol or timeframe. Pass a `DataSource`
+    already described to read a file only once.
     """
-    src = data_source(source, symbol=symbol, timeframe=timeframe)
+    src = (source if isinstance(source, DataSource)
+           else data_source(source, symbol=symbol, timeframe=timeframe))
     lo, hi = _ms(start), _ms(end)
     if src.kind == "file":
         c = src.candles if src.candles is not None else read_candle_file(src.path).candles

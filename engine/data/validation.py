@@ -75,6 +75,8 @@ def _grid(raw: RawCandles, step: int, timeframe: str, reasons: dict[int, list[st
     if len(good) == 0:
         return
     residue = raw.time[good] % step
+    if not np.any(residue != residue[0]):                 # the usual case, checked in O(n)
+        return
     values, counts = np.unique(residue, return_counts=True)
     usual = int(values[np.argmax(counts)])               # the grid most rows sit on
     for i in good[residue != usual]:
@@ -86,7 +88,7 @@ def _grid(raw: RawCandles, step: int, timeframe: str, reasons: dict[int, list[st
 def _order(raw: RawCandles, reasons: dict[int, list[str]]) -> None:
     good = np.flatnonzero(~raw.bad_time)
     t = raw.time[good]
-    if len(t) < 2:
+    if len(t) < 2 or bool(np.all(t[1:] > t[:-1])):     # sorted and unique: nothing to sort
         return
     order = np.argsort(t, kind="stable")           # equal times keep their row order
     ts = t[order]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -112,7 +111,9 @@ def test_compute_metrics_trade_figures():
     assert m["win_rate"] == pytest.approx(2 / 3)
     assert m["profit_factor"] == pytest.approx(30 / 5)
     assert m["expectancy"] == pytest.approx(25 / 3)
-    assert m["expectancy_ratio"] == pytest.approx(0.25 / 3)
+    assert m["avg_profit_ratio"] == pytest.approx(0.25 / 3)
+    # freqtrade's expectancy ratio: (1 + avg win / avg loss) * win rate - 1
+    assert m["expectancy_ratio"] == pytest.approx((1 + 15 / 5) * 2 / 3 - 1)
     assert (m["best_trade"], m["worst_trade"]) == (0.20, -0.05)
     # durations 2, 1 and 4 days
     assert m["avg_trade_duration_s"] == pytest.approx(7 / 3 * 86_400)
@@ -146,7 +147,10 @@ def test_compute_metrics_profit_factor_without_losses_is_null():
     m = compute_metrics(make_result([110.0, 121.0, 121.0], trades))
     assert m["profit_factor"] is None
     assert (m["gross_profit"], m["gross_loss"]) == (21.0, 0.0)
+    assert math.copysign(1.0, m["gross_loss"]) == 1.0  # 0.0, never -0.0
+    assert '"gross_loss": 0.0' in json.dumps(m)
     assert m["win_rate"] == 1.0
+    assert m["expectancy_ratio"] is None  # freqtrade shows 100: no losing trade
 
 
 def test_compute_metrics_without_trades():
@@ -210,26 +214,120 @@ def test_compute_metrics_is_strict_json():
     assert json.loads(json.dumps(m, allow_nan=False)) == m
 
 
-def test_compute_metrics_year_of_minute_bars_is_vectorized():
+def test_compute_metrics_year_of_minute_bars():
     n = 525_600
     rng = np.random.default_rng(1)
     equity = 1000.0 * np.cumprod(1 + rng.normal(0, 1e-4, n))
     rows = [(0, i, i + 30, 0.01, 1.0, "exit_signal") for i in range(0, n - 60, 200)]
     result = make_result(list(equity), make_trades(rows, MINUTE), timeframe="1m",
                          start=1000.0)
-    started = time.perf_counter()
-    m = compute_metrics(result, {"BTC/USDT": equity})
-    assert time.perf_counter() - started < 2.0
+    m = compute_metrics(result, {"BTC/USDT": equity})  # its speed: benchmarks/README.md
     assert m["n_trades"] == len(rows)
     assert m["exposure"] == pytest.approx(len(rows) * 30 / n)
 
 
 @pytest.mark.parametrize("module", ["engine.metrics", "engine.metrics.metrics",
                                     "engine.metrics.returns", "engine.metrics.trade_stats",
-                                    "engine.metrics.benchmark"])
+                                    "engine.metrics.benchmark", "engine.metrics.freqtrade",
+                                    "engine.metrics.caveats"])
 def test_metrics_modules_export_what_they_define(module):
     mod = importlib.import_module(module)
     assert all(hasattr(mod, name) for name in mod.__all__)
     public = {n for n, v in vars(mod).items() if not n.startswith("_")
               and getattr(v, "__module__", None) == mod.__name__}
     assert public <= set(mod.__all__)
+
+
+# freqtrade's definitions (engine/metrics/freqtrade.py), on a hand-computed trade list:
+# balance 1000, bars 1d from T0 to T0 + 10 days (10 whole days), profits in exit order
+# +50 -30 +20 -40 +10 -> returns .05 -.03 .02 -.04 .01, sum .01, daily mean .001
+FT_TRADES = [  # (symbol, entry, exit, ratio, abs, reason), listed out of exit order
+    (0, 5, 6, -0.04, -40.0, "stop_loss"), (0, 0, 1, 0.05, 50.0, "roi"),
+    (0, 1, 2, -0.03, -30.0, "stop_loss"), (0, 7, 9, 0.01, 10.0, "roi"),
+    (0, 2, 4, 0.02, 20.0, "roi"),
+]
+
+
+def ft_result(trades: list[tuple[int, int, int, float, float, str]]) -> SimResult:
+    return make_result([1000.0] * 11, make_trades(trades), start=1000.0)
+
+
+def test_freqtrade_sharpe_is_per_trade_over_whole_days():
+    m = compute_metrics(ft_result(FT_TRADES))
+    # population deviation of the 5 returns: sqrt(0.00548 / 5)
+    assert m["sharpe_ft"] == pytest.approx(0.001 / math.sqrt(0.001096) * math.sqrt(365))
+
+
+def test_freqtrade_sortino_uses_the_losing_trades_deviation():
+    m = compute_metrics(ft_result(FT_TRADES))
+    assert m["sortino_ft"] == pytest.approx(0.001 / 0.005 * math.sqrt(365))  # std(-.03, -.04)
+
+
+def test_freqtrade_max_drawdown_is_relative_to_the_closed_trade_peak_balance():
+    m = compute_metrics(ft_result(FT_TRADES))
+    # cumulative 50 20 40 0 10: deepest 50 below the 1050 peak balance
+    assert m["max_drawdown_ft"] == pytest.approx(50 / 1050)
+
+
+def test_freqtrade_calmar_is_daily_percent_over_drawdown():
+    m = compute_metrics(ft_result(FT_TRADES))
+    assert m["calmar_ft"] == pytest.approx(0.01 / 10 * 100 / (50 / 1050) * math.sqrt(365))
+
+
+def test_freqtrade_expectancy_ratio_from_average_win_and_loss():
+    m = compute_metrics(ft_result(FT_TRADES))
+    assert m["expectancy_ratio"] == pytest.approx((1 + (80 / 3) / 35) * 3 / 5 - 1)
+    assert m["avg_profit_ratio"] == pytest.approx(0.002)
+
+
+def test_freqtrade_drawdown_ignores_a_losing_first_trade():
+    trades = [(0, 0, 1, -0.01, -10.0, "stop_loss"), (0, 1, 2, -0.005, -5.0, "stop_loss")]
+    m = compute_metrics(ft_result(trades))
+    assert m["max_drawdown_ft"] == pytest.approx(5 / 990)  # the peak is after trade 1
+    assert m["max_drawdown"] == pytest.approx(0.0)  # our curve is flat in this stub
+
+
+def test_freqtrade_figures_without_losses_or_trades_are_null():
+    wins = compute_metrics(ft_result([(0, 0, 1, 0.01, 10.0, "roi"), (0, 1, 3, 0.02, 20.0, "roi")]))
+    assert (wins["sortino_ft"], wins["calmar_ft"], wins["max_drawdown_ft"]) == (None, None, 0.0)
+    assert wins["sharpe_ft"] == pytest.approx(0.003 / 0.005 * math.sqrt(365))
+    none = compute_metrics(ft_result([]))
+    assert (none["sharpe_ft"], none["sortino_ft"], none["calmar_ft"]) == (None, None, None)
+    one_loss = compute_metrics(ft_result([(0, 0, 1, -0.01, -10.0, "stop_loss")]))
+    assert one_loss["sortino_ft"] is None  # one losing trade: zero deviation (freqtrade: -100)
+
+
+@pytest.mark.parametrize(("last_open_ms", "days"), [
+    pytest.param(DAY * 19 // 10, 1, id="1.9-days-floor"),
+    pytest.param(DAY // 2, 1, id="half-a-day-is-1"),
+    pytest.param(DAY * 10, 10, id="exact"),
+])
+def test_freqtrade_backtest_days_are_whole_days_of_open_times(last_open_ms, days):
+    from engine.metrics.freqtrade import backtest_days
+    assert backtest_days(T0, T0 + last_open_ms) == days
+
+
+def test_freqtrade_market_change_counts_from_the_first_loaded_candle():
+    # warm-up 100 -> 130, then the backtest 130 -> 110: the sign flips
+    loaded = {"A/USDT": np.array([100.0, 130.0, 120.0, 110.0])}
+    traded = {"A/USDT": loaded["A/USDT"][1:]}
+    m = compute_metrics(make_result([100.0] * 3, symbols=("A/USDT",)), traded,
+                        loaded_closes=loaded)
+    assert m["buy_and_hold_return"] == pytest.approx(110 / 130 - 1)
+    assert m["market_change_ft"] == pytest.approx(0.1)
+    assert compute_metrics(make_result([100.0] * 3))["market_change_ft"] is None
+
+
+def test_compute_metrics_flags_annualized_figures_of_a_short_run():
+    m = compute_metrics(make_result([100.0 + i for i in range(1, 1441)], timeframe="1m"))
+    assert [w["code"] for w in m["warnings"]] == ["short_run"]
+    assert {"annualized_return", "sharpe", "calmar_ft"} <= set(m["warnings"][0]["keys"])
+    assert m["warnings"][0]["message"].startswith("the run spans 1 day (under 30)")
+
+
+@pytest.mark.parametrize(("days", "flagged"), [
+    pytest.param(29, True, id="29-days"), pytest.param(30, False, id="30-days"),
+])
+def test_compute_metrics_short_run_threshold_is_30_days(days, flagged):
+    m = compute_metrics(make_result([100.0] * days))
+    assert bool(m["warnings"]) is flagged

@@ -124,7 +124,8 @@ class BacktestSession:
         result = self.simulate(compiled, signals, (a, b))
         t3 = time.perf_counter()
         closes = {s: self._prices["close"][a:b, j] for j, s in enumerate(self.market.symbols)}
-        measured = compute_metrics(result, closes) if metrics else {}
+        loaded = {s: self._prices["close"][:b, j] for j, s in enumerate(self.market.symbols)}
+        measured = compute_metrics(result, closes, loaded_closes=loaded) if metrics else {}
         t4 = time.perf_counter()
         timings = dict(compile=(t1 - t0) * 1e3, evaluate=(t2 - t1) * 1e3, simulate=(t3 - t2) * 1e3,
                        metrics=(t4 - t3) * 1e3)

@@ -11,9 +11,11 @@ Steps:
 2. return, Sharpe, Sortino, drawdowns, Calmar       -> returns.py
 3. trade figures, exposure, the breakdowns           -> trade_stats.py
 4. buy-and-hold of the same symbols                  -> benchmark.py
-5. JSON-safe values: floats are NOT rounded; NaN and +/-inf become null
+5. the same figures as freqtrade defines them (`*_ft`) -> freqtrade.py
+6. warnings about figures easy to misread            -> caveats.py
+7. JSON-safe values: floats are NOT rounded; NaN and +/-inf become null
    (an undefined ratio, or an infinite one such as the profit factor of a
-   run without a losing trade) -> here.
+   run without a losing trade); -0.0 becomes 0.0 -> here.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from compiler.timeframes import timeframe_ms
 from engine.kernel.trades import EXIT_REASONS, SimResult
 from engine.metrics._curve import curve_pass
 from engine.metrics.benchmark import buy_and_hold_returns
+from engine.metrics.caveats import short_run_warning
+from engine.metrics.freqtrade import freqtrade_figures, market_change
 from engine.metrics.returns import (
     ZERO_DEVIATION,
     annualized_return,
@@ -38,7 +42,9 @@ from engine.metrics.trade_stats import exposure, group_breakdown, trade_summary
 
 __all__ = ["METRICS_VERSION", "compute_metrics", "iso_time"]
 
-METRICS_VERSION = 1  # bumped when a key changes meaning; stored with each run
+# Bumped when a key changes meaning; stored with each run.
+# 2: `expectancy_ratio` is freqtrade's; the mean profit ratio moved to `avg_profit_ratio`.
+METRICS_VERSION = 2
 
 
 def iso_time(ms: int | None) -> str | None:
@@ -59,17 +65,21 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
-        f = float(value)
+        f = float(value) + 0.0  # -0.0 + 0.0 is 0.0: JSON never shows "-0.0"
         return f if math.isfinite(f) else None
     return value
 
 
 def compute_metrics(result: SimResult,
-                    closes: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+                    closes: Mapping[str, np.ndarray] | None = None, *,
+                    loaded_closes: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Metrics of `result`; `closes` (symbol -> closes on the shared clock) adds buy-and-hold.
 
-    Every ratio is a fraction (0.1 = 10 %), money is in the quote currency,
-    durations are in bars and seconds, times are ISO-8601 UTC strings.
+    `closes` covers the backtest's bars (after the warm-up); `loaded_closes`,
+    every loaded candle from the first one (warm-up included), adds
+    freqtrade's `market_change_ft`. Every ratio is a fraction (0.1 = 10 %),
+    money is in the quote currency, durations are in bars and seconds, times
+    are ISO-8601 UTC strings.
     """
     n_bars = len(result.time)
     bar_ms = timeframe_ms(result.timeframe)
@@ -139,11 +149,21 @@ def compute_metrics(result: SimResult,
                                                  if s in closes})
                            if closes is not None else (float("nan"), {}))
     metrics["buy_and_hold_return"] = bh_total
+    # 5. freqtrade's definitions of the same ideas, for users comparing with freqtrade.
+    metrics.update(freqtrade_figures(trades.profit_abs, trades.exit_time, start,
+                                     int(result.time[0]) if n_bars else None,
+                                     int(result.time[-1]) if n_bars else None))
+    metrics["market_change_ft"] = (market_change({s: loaded_closes[s] for s in result.symbols
+                                                  if s in loaded_closes})
+                                   if loaded_closes is not None else float("nan"))
+    # 6. Caveats.
+    short = short_run_warning(n_bars * bar_ms)
+    metrics["warnings"] = [short] if short else []
     metrics["per_symbol"] = group_breakdown(trades.symbol, result.symbols, trades, start,
                                             keep_empty=True)
     for symbol, row in metrics["per_symbol"].items():
         row["buy_and_hold_return"] = bh_symbol.get(symbol, float("nan"))
     metrics["per_exit_reason"] = group_breakdown(trades.exit_reason, EXIT_REASONS, trades,
                                                  start, keep_empty=False)
-    # 5. JSON-safe.
+    # 7. JSON-safe.
     return _json_safe(metrics)  # type: ignore[no-any-return]

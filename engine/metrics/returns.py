@@ -149,6 +149,8 @@ def drawdown_from_pass(stats: tuple) -> Drawdown:  # type: ignore[type-arg]
     depth, depth_abs, peak, trough, recovery, duration, longest_peak, longest_bars = stats[4:]
     if trough < 0:
         return _NO_DRAWDOWN
-    none = lambda i: None if i < 0 else int(i)  # noqa: E731
+
+    def none(i: int) -> int | None:
+        return None if i < 0 else int(i)
     return Drawdown(float(depth), float(depth_abs), none(peak), none(trough), none(recovery),
                     int(duration), none(longest_peak), int(longest_bars))

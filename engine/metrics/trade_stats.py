@@ -15,6 +15,7 @@ import numpy as np
 
 from engine.kernel.trades import Trades
 from engine.metrics._curve import union_length
+from engine.metrics.freqtrade import expectancy_ratio
 
 __all__ = ["exposure", "group_breakdown", "trade_summary"]
 
@@ -26,7 +27,7 @@ def trade_summary(trades: Trades) -> dict[str, float | int]:
     n = len(profit)
     nan = float("nan")
     gross_profit = float(profit[profit > 0].sum())
-    gross_loss = float(-profit[profit < 0].sum())
+    gross_loss = 0.0 - float(profit[profit < 0].sum())  # 0.0 - 0.0 is +0.0; -(0.0) is -0.0
     seconds = (np.asarray(trades.exit_time, dtype=np.int64)
                - np.asarray(trades.entry_time, dtype=np.int64)) / 1000.0
     bars = np.asarray(trades.exit_index, dtype=np.int64) - np.asarray(trades.entry_index,
@@ -44,7 +45,8 @@ def trade_summary(trades: Trades) -> dict[str, float | int]:
         "gross_loss": gross_loss,
         "profit_factor": gross_profit / gross_loss if gross_loss > 0 else nan,
         "expectancy": float(profit.mean()) if n else nan,
-        "expectancy_ratio": float(ratio.mean()) if n else nan,
+        "expectancy_ratio": expectancy_ratio(profit),   # freqtrade's definition
+        "avg_profit_ratio": float(ratio.mean()) if n else nan,
         "avg_win_ratio": float(ratio[profit > 0].mean()) if wins else nan,
         "avg_loss_ratio": float(ratio[profit < 0].mean()) if losses else nan,
         "best_trade": float(ratio.max()) if n else nan,

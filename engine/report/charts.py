@@ -31,6 +31,7 @@ _PANEL_GROUPS = {"Momentum Indicators", "Volatility Indicators", "Cycle Indicato
                  "Pattern Recognition", "Math Transform"}
 _PRICE_TERMS = {"open", "high", "low", "close", "hl2", "hlc3", "ohlc4"}
 _MAX_PANELS = 4
+_NAT = np.datetime64("NaT", "ms")
 
 
 def _dates(ms: np.ndarray) -> np.ndarray:
@@ -104,8 +105,8 @@ def _spans(marks: TradeMarks, won: bool) -> go.Scatter:
     n = int(mask.sum())
     x = np.empty(3 * n, dtype="datetime64[ms]")
     y = np.full(3 * n, np.nan)
-    x[0::3], x[1::3], x[2::3] = _dates(marks.entry_time[mask]), _dates(marks.exit_time[mask]), \
-        np.datetime64("NaT")
+    # NaT with an explicit unit: a unit-less ("generic") NaT is deprecated in NumPy
+    x[0::3], x[1::3], x[2::3] = _dates(marks.entry_time[mask]), _dates(marks.exit_time[mask]), _NAT
     y[0::3], y[1::3] = marks.entry_price[mask], marks.exit_price[mask]
     return go.Scatter(x=x, y=y, mode="lines", line={"color": GREEN if won else RED, "width": 1},
                       opacity=0.5, hoverinfo="skip", showlegend=False,

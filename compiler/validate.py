@@ -151,6 +151,10 @@ def _single_strategy(report: FileReport, path: str) -> Strategy:
     errors = [d for d in report.diagnostics if d.severity is Severity.ERROR]
     if errors:
         raise ManifestError(errors)
+    if not report.strategies and report.deployments:  # a common slip: say which command runs it
+        raise ManifestError([Diagnostic(str(path), Pos(1, 1), "K002",
+                                        "this file is a Deployment; this command takes a Strategy",
+                                        f"run a deployment with `superbot apply {path}`")])
     if len(report.strategies) != 1:
         raise ManifestError([Diagnostic(str(path), Pos(1, 1), "K002",
                                         f"expected one Strategy in the file, found {len(report.strategies)}",
@@ -163,6 +167,11 @@ def load_deployment(path: str | Path) -> Deployment:
     errors = [d for d in report.diagnostics if d.severity is Severity.ERROR]
     if errors:
         raise ManifestError(errors)
+    if not report.deployments and report.strategies:
+        raise ManifestError([Diagnostic(str(path), Pos(1, 1), "K002",
+                                        "this file is a Strategy; apply takes a Deployment",
+                                        f"run a strategy with `superbot backtest {path}` or "
+                                        f"`superbot optimize {path}`")])
     if len(report.deployments) != 1:
         raise ManifestError([Diagnostic(str(path), Pos(1, 1), "K002",
                                         f"expected one Deployment in the file, found {len(report.deployments)}",

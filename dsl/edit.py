@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from dsl.diagnostics import Collector, ManifestError
+from dsl.errors import UserError
 from dsl.loader import load_text
 
 __all__ = ["EditError", "format_number", "set_param_defaults"]
 
 
-class EditError(ValueError):
+class EditError(UserError, ValueError):
     """The values cannot be written into this file (e.g. a parameter it does not declare)."""
 
 

@@ -10,7 +10,7 @@ import pytest
 from _market import random_candles
 from click.testing import CliRunner
 
-from engine.cli.app import _register, app
+from engine.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGY = """
@@ -31,7 +31,6 @@ spec:
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, Path, Path]:
     monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path / "home"))
-    _register()
     c = random_candles(6000, "5m", seed=41, symbol="TEST/USDT")
     data = tmp_path / "TEST_USDT-5m.json"
     data.write_text(json.dumps([[int(t), o, h, l, cl, v] for t, o, h, l, cl, v in
@@ -88,10 +87,10 @@ def test_backtest_of_a_missing_symbol_is_a_clear_error(env) -> None:  # type: ig
     assert main(["backtest", str(strategy), "--data", str(data), "--symbols", "NOPE/USDT"]) == 1
 
 
-def test_backtest_with_bad_fee_is_a_user_error_not_a_traceback(env, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_backtest_with_bad_fee_is_a_usage_error_not_a_traceback(env, capsys) -> None:  # type: ignore[no-untyped-def]
     from superbot import main
     _, strategy, data = env
-    assert main(["backtest", str(strategy), "--data", str(data), "--fee", "0.5"]) == 1
+    assert main(["backtest", str(strategy), "--data", str(data), "--fee", "0.5"]) == 2
     err = capsys.readouterr().err
     assert "--fee 0.5 is a fraction per side" in err and "Traceback" not in err
 

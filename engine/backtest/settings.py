@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dsl.errors import UserError
 from engine.data.gaps import GAP_POLICIES
 
 __all__ = ["BacktestSettings", "SettingsError"]
 
 
-class SettingsError(ValueError):
+class SettingsError(UserError, ValueError):
     """A setting is out of range; the message names the option to fix."""
 
 

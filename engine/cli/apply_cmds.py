@@ -8,17 +8,19 @@ which is not part of this release: apply says so instead of pretending.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from compiler.deployment import Deployment
 from compiler.validate import load_deployment
-from engine.backtest.settings import BacktestSettings
-from engine.cli.app import UsageError, app, err_console
-from engine.cli.backtest_cmds import run_backtest
-from engine.cli.optimize_cmds import run_optimize
-from engine.optimize.objective import make_objective
-from engine.optimize.run import OptimizeOptions
+from engine.backtest.settings import BacktestSettings, SettingsError
+from engine.cli.console import err_console
+from engine.errors import UsageError, UserError
+
+if TYPE_CHECKING:
+    from compiler.deployment import Deployment
+
+__all__ = ["apply_cmd"]
 
 
 def _settings(dep: Deployment, symbols: tuple[str, ...]) -> BacktestSettings:
@@ -27,12 +29,16 @@ def _settings(dep: Deployment, symbols: tuple[str, ...]) -> BacktestSettings:
     path = data.get("path")
     if path and not Path(path).is_absolute():
         path = str(Path(dep.file).parent / path)
-    return BacktestSettings(data=path, symbols=symbols, start=data.get("from"), end=data.get("to"),
-                            fee=float(account.get("fee", 0.001)), slippage_bps=float(account.get("slippage_bps", 0)),
-                            balance=float(account.get("balance", 10_000)), gaps=data.get("gaps", "fill"))
+    try:
+        return BacktestSettings(data=path, symbols=symbols, start=data.get("from"), end=data.get("to"),
+                                fee=float(account.get("fee", 0.001)),
+                                slippage_bps=float(account.get("slippage_bps", 0)),
+                                balance=float(account.get("balance", 10_000)), gaps=data.get("gaps", "fill"))
+    except SettingsError as exc:  # the file's content, not the command line: exit 1
+        raise UserError(str(exc), location=str(dep.file), hint="fix spec.account or spec.data") from None
 
 
-@app.command("apply")
+@click.command("apply")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("-f", "--file", "file", type=click.Path(path_type=Path), help="Deployment manifest.")
 @click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")
@@ -55,8 +61,12 @@ def apply_cmd(path: Path | None, file: Path | None, json_out: bool, yes: bool) -
     for ref in dep.strategies:
         settings = _settings(dep, ref.symbols)
         if dep.mode == "backtest":
+            from engine.cli.backtest_cmds import run_backtest
             code |= run_backtest(ref.path, settings, json_out=json_out, overrides=ref.params)
         else:
+            from engine.cli.optimize_cmds import run_optimize
+            from engine.optimize.objective import make_objective
+            from engine.optimize.run import OptimizeOptions
             opt = dep.spec.get("optimize") or {}
             options = OptimizeOptions(
                 objective=make_objective(opt.get("objective", "sharpe"), int(opt.get("min_trades", 0))),

@@ -1,41 +1,71 @@
-"""`superbot backtest STRATEGY` and `superbot backtest list | show ID | compare A B`."""
+"""`superbot backtest STRATEGY` and `superbot backtest list | show ID | compare A B`.
+
+`backtest` is one command whose help lists every backtest option; when its
+first argument is `list`, `show` or `compare` it hands the rest of the command
+line to that subcommand instead (a strategy file of that name is written
+`./list`). The engine is imported when a backtest runs, not to show help.
+"""
 from __future__ import annotations
 
 import csv
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from compiler.validate import load_strategy
-from engine.backtest.session import BacktestRun, BacktestSession, open_session
 from engine.backtest.settings import BacktestSettings, SettingsError
-from engine.cli.app import UsageError, app, console, err_console
+from engine.cli.console import console, err_console
 from engine.data.gaps import GAP_POLICIES
+from engine.errors import UsageError
 
-__all__ = ["backtest_options", "run_backtest"]
+if TYPE_CHECKING:
+    from engine.backtest.session import BacktestRun, BacktestSession
 
-
-class _BacktestGroup(click.Group):
-    """`backtest FILE ...` runs a backtest; `backtest list|show|compare` look at kept runs."""
-
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            return "run", self.commands["run"], args
-        return super().resolve_command(ctx, args)
-
-    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, "STRATEGY.yaml [OPTIONS] | list | show ID | compare A B")
+__all__ = ["BacktestCommand", "backtest", "backtest_options", "run_backtest", "settings_from"]
 
 
-@app.group(cls=_BacktestGroup, invoke_without_command=False)
-def backtest() -> None:
-    """Backtest a strategy on history (the sample market when no --data is given)."""
+class BacktestCommand(click.Command):
+    """`backtest STRATEGY [OPTIONS]`, or `backtest list|show|compare ...` for kept runs."""
+
+    def __init__(self, *args: Any, subcommands: dict[str, click.Command], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subcommands = subcommands
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] in self.subcommands:
+            ctx.meta["backtest.subcommand"] = (args[0], args[1:])
+            return []
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        sub = ctx.meta.get("backtest.subcommand")
+        if sub is None:
+            return super().invoke(ctx)
+        name, rest = sub
+        command = self.subcommands[name]
+        with command.make_context(name, rest, parent=ctx) as sub_ctx:
+            return command.invoke(sub_ctx)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return ["STRATEGY", "[OPTIONS]"]
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help_text(ctx, formatter)
+        with formatter.section("Kept runs"):
+            formatter.write_dl([(f"{ctx.command_path} {name} {_SUB_ARGS[name]}".rstrip(),
+                                 cmd.get_short_help_str(formatter.width or 80))
+                                for name, cmd in self.subcommands.items()])
 
 
-def backtest_options(func):  # type: ignore[no-untyped-def]
+_F = TypeVar("_F", bound=Callable[..., Any])
+_SUB_ARGS = {"list": "[--strategy NAME]", "show": "ID", "compare": "A B"}
+
+
+def backtest_options(func: _F) -> _F:
     """The options every historical mode shares (backtest, optimize)."""
     options = [
         click.option("--data", type=click.Path(), help="Store directory or candle file (default: sample market)."),
@@ -62,8 +92,21 @@ def settings_from(data: str | None, symbols: str | None, start: str | None, end:
         tick = None if price_tick == "auto" else float(price_tick)
     except ValueError:
         raise UsageError(f"--price-tick {price_tick!r}: use auto, 0 or a number such as 0.01") from None
-    return BacktestSettings(data=data, symbols=syms, start=start, end=end, fee=fee, slippage_bps=slippage,
-                            balance=balance, gaps=gaps, price_tick=tick)
+    if tick is not None and tick < 0:
+        raise UsageError(f"--price-tick {price_tick}: use auto, 0 or a positive number such as 0.01")
+    for option, text in (("--from", start), ("--to", end)):
+        if text:
+            from engine.data.timeparse import parse_date
+            try:
+                parse_date(text)
+            except ValueError:
+                raise UsageError(f"{option} {text!r} is not an ISO-8601 date or datetime (UTC)",
+                                 hint="e.g. 2024-03-01 or 2024-03-01T12:00") from None
+    try:
+        return BacktestSettings(data=data, symbols=syms, start=start, end=end, fee=fee, slippage_bps=slippage,
+                                balance=balance, gaps=gaps, price_tick=tick)
+    except SettingsError as exc:  # an option's value: a usage error (exit 2), not bad file content
+        raise UsageError(str(exc)) from None
 
 
 def _write_trades_csv(path: Path, records: list[dict[str, Any]]) -> None:
@@ -91,6 +134,7 @@ def _save(run: BacktestRun, settings: BacktestSettings, timings: dict[str, float
 def run_backtest(strategy_path: Path, settings: BacktestSettings, *, json_out: bool = False,
                  trades_csv: Path | None = None, report: Path | None = None, keep: bool = True,
                  overrides: dict[str, Any] | None = None) -> int:
+    from engine.backtest.session import open_session
     t0 = time.perf_counter()
     strategy = load_strategy(strategy_path)
     t_parse = (time.perf_counter() - t0) * 1e3
@@ -138,24 +182,6 @@ def _write_report(path: Path, session: BacktestSession, run: BacktestRun) -> Pat
                              run.metrics, title)
 
 
-@backtest.command("run", hidden=True)
-@click.argument("strategy", type=click.Path(path_type=Path))
-@backtest_options
-@click.option("--json", "json_out", is_flag=True, help="Print metrics, trades and timings as JSON.")
-@click.option("--trades", "trades_csv", type=click.Path(path_type=Path), help="Write the trades to a CSV file.")
-@click.option("--report", type=click.Path(path_type=Path), help="Write a self-contained HTML report.")
-@click.option("--no-keep", is_flag=True, help="Do not keep this run in the results store.")
-def run_cmd(strategy: Path, data: str | None, symbols: str | None, start: str | None, end: str | None,
-            fee: float, slippage: float, balance: float, gaps: str, price_tick: str, json_out: bool,
-            trades_csv: Path | None, report: Path | None, no_keep: bool) -> int:
-    """Backtest STRATEGY."""
-    if not strategy.is_file():
-        raise UsageError(f"no such file: {strategy}")
-    settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps, price_tick)
-    return run_backtest(strategy, settings, json_out=json_out, trades_csv=trades_csv, report=report,
-                        keep=not no_keep)
-
-
 _json_flag = click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")
 
 
@@ -163,9 +189,9 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
-@backtest.command("list")
+@click.command("list")
 @click.option("--strategy", help="Only runs of this strategy name.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Runs to list.")
 @_json_flag
 def list_cmd(strategy: str | None, limit: int, json_out: bool) -> None:
     """List kept backtest runs, newest first."""
@@ -179,9 +205,10 @@ def list_cmd(strategy: str | None, limit: int, json_out: bool) -> None:
         render_run_list(runs, console)
 
 
-@backtest.command("show")
+@click.command("show")
 @click.argument("run_id")
-@click.option("--trades", "n_trades", type=int, default=20, show_default=True, help="Trades to list.")
+@click.option("--trades", "n_trades", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Trades to list (0: none).")
 @_json_flag
 def show_cmd(run_id: str, n_trades: int, json_out: bool) -> None:
     """Show a kept run (a unique id prefix is enough)."""
@@ -195,7 +222,7 @@ def show_cmd(run_id: str, n_trades: int, json_out: bool) -> None:
         render_run(run, console, trades=n_trades)
 
 
-@backtest.command("compare")
+@click.command("compare")
 @click.argument("a")
 @click.argument("b")
 @_json_flag
@@ -209,3 +236,26 @@ def compare_cmd(a: str, b: str, json_out: bool) -> None:
         _echo_json(comparison.to_dict())
     else:
         render_comparison(comparison, console)
+
+
+@click.command("backtest", cls=BacktestCommand, subcommands={"list": list_cmd, "show": show_cmd,
+                                                               "compare": compare_cmd})
+@click.argument("strategy", type=click.Path(path_type=Path))
+@backtest_options
+@click.option("--json", "json_out", is_flag=True, help="Print metrics, trades and timings as JSON.")
+@click.option("--trades", "trades_csv", type=click.Path(path_type=Path), help="Write the trades to a CSV file.")
+@click.option("--report", type=click.Path(path_type=Path), help="Write a self-contained HTML report.")
+@click.option("--no-keep", is_flag=True, help="Do not keep this run in the results store.")
+def backtest(strategy: Path, data: str | None, symbols: str | None, start: str | None, end: str | None,
+             fee: float, slippage: float, balance: float, gaps: str, price_tick: str, json_out: bool,
+             trades_csv: Path | None, report: Path | None, no_keep: bool) -> int:
+    """Backtest STRATEGY on history (the sample market when no --data is given).
+
+    Each run is kept in the results store; `list`, `show ID` and `compare A B`
+    look at kept runs.
+    """
+    if not strategy.is_file():
+        raise UsageError(f"no such file: {strategy}")
+    settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps, price_tick)
+    return run_backtest(strategy, settings, json_out=json_out, trades_csv=trades_csv, report=report,
+                        keep=not no_keep)

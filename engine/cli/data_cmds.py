@@ -18,13 +18,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from compiler.timeframes import TIMEFRAMES, timeframe_ms
-from engine.cli.app import UsageError, app, console, err_console
+from engine.cli.console import console, err_console
 from engine.data.errors import DataError, RowProblem
 from engine.data.gaps import missing_ranges
 from engine.data.names import check_symbol
 from engine.data.store import CandleStore, StoreEntry, read_store_file
 from engine.data.timeparse import format_ms, parse_date
 from engine.data.validation import BAD_ROWS
+from engine.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LISTED = 50   # skipped rows printed per file; --json has all of them
@@ -94,7 +95,7 @@ def _select(entries: list[StoreEntry], exchange: str | None, symbols: list[str],
             and (not symbols or e.symbol in symbols) and (timeframe is None or e.timeframe == timeframe)]
 
 
-@app.group()
+@click.group()
 def data() -> None:
     """Market data: the candle store (download, import, list, gaps, synth)."""
 

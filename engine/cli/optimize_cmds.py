@@ -14,8 +14,9 @@ from rich.table import Table
 from compiler.validate import load_strategy
 from dsl.edit import set_param_defaults
 from engine.backtest.session import open_session
-from engine.cli.app import UsageError, app, console, err_console
 from engine.cli.backtest_cmds import backtest_options, settings_from
+from engine.cli.console import console, err_console
+from engine.errors import UsageError
 from engine.optimize.objective import make_objective
 from engine.optimize.run import OptimizeOptions, OptimizeResult, check_space, optimize
 from engine.optimize.space import SpaceError, stage_plan
@@ -124,7 +125,7 @@ def run_optimize(strategy_path: Path, settings: Any, options: OptimizeOptions, *
     return 0
 
 
-@app.command("optimize")
+@click.command("optimize")
 @click.argument("strategy", type=click.Path(path_type=Path))
 @backtest_options
 @click.option("--trials", type=int, default=100, show_default=True, help="Trials per stage (per fold).")
@@ -165,7 +166,7 @@ def optimize_cmd(strategy: Path, data: str | None, symbols: str | None, start: s
     return run_optimize(strategy, settings, options, json_out=json_out, apply=apply, yes=yes)
 
 
-@app.group("params")
+@click.group("params")
 def params_group() -> None:
     """Parameter values: apply the best of a stored study to a strategy."""
 

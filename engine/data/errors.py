@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dsl.errors import UserError
+
 __all__ = ["BadRowsError", "DataError", "DownloadError", "NoDataError", "NotCandlesError", "RowProblem"]
 
 _SHOWN = 10  # problems listed in a message; all of them stay on the exception
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """Market data cannot be used as it is: fix the data or the command."""
 
 

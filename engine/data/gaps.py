@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.timeframes import timeframe_ms
+from dsl.errors import UserError
 from engine.data.candles import Candles
 
 __all__ = ["GAP_POLICIES", "GapError", "count_gaps", "fill_gaps", "missing_ranges"]
@@ -17,7 +18,7 @@ __all__ = ["GAP_POLICIES", "GapError", "count_gaps", "fill_gaps", "missing_range
 GAP_POLICIES = ("fill", "drop", "error")
 
 
-class GapError(ValueError):
+class GapError(UserError, ValueError):
     """Data has missing candles and the policy is `error`."""
 
 

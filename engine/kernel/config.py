@@ -18,6 +18,7 @@ from itertools import pairwise
 from typing import Any
 
 from compiler.timeframes import TIMEFRAMES, timeframe_ms
+from dsl.errors import UserError
 
 __all__ = [
     "EndOfDataPrice",
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 
-class KernelConfigError(ValueError):
+class KernelConfigError(UserError, ValueError):
     """The kernel configuration is invalid: fix the value the message names."""
 
 

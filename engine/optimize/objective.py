@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from dsl import ast
+from dsl.errors import UserError
 from dsl.parse import ParseError, parse_expr
 from engine.kernel.trades import SimResult
 from engine.metrics import compute_metrics
@@ -24,7 +25,7 @@ from engine.metrics.returns import ZERO_DEVIATION, annualized_return, periods_pe
 __all__ = ["NAMED", "Objective", "ObjectiveError", "make_objective"]
 
 
-class ObjectiveError(ValueError):
+class ObjectiveError(UserError, ValueError):
     """The objective is not a known name or a valid expression over metrics."""
 
 

@@ -13,13 +13,14 @@ import numpy as np
 import optuna
 
 from compiler.strategy import ParamDef, Strategy
+from dsl.errors import UserError
 
 __all__ = ["STAGES", "SpaceError", "dimensions", "distribution", "grid_points", "grid_size", "stage_plan"]
 
 STAGES = ("indicators", "exit", "risk")
 
 
-class SpaceError(ValueError):
+class SpaceError(UserError, ValueError):
     """The search space cannot be searched as asked; the message says how to fix it."""
 
 

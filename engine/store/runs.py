@@ -23,6 +23,7 @@ from sqlalchemy import Engine, create_engine, delete, exc, insert, make_url, sel
 from sqlalchemy.orm import Session
 
 from compiler.timeframes import timeframe_ms
+from dsl.errors import UserError
 from engine.kernel.trades import EXIT_REASONS, SimResult
 from engine.metrics.metrics import iso_time
 from engine.store.compare import Comparison, compare
@@ -42,11 +43,11 @@ __all__ = [
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
-class StoreUnavailableError(RuntimeError):
+class StoreUnavailableError(UserError, RuntimeError):
     """The results database cannot be opened: fix the URL or start the server."""
 
 
-class RunLookupError(LookupError):
+class RunLookupError(UserError, LookupError):
     """An id (prefix) does not name exactly one kept run: pick another id."""
 
 

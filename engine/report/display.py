@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.report.money import format_money
+
 __all__ = [
     "GROUP_COLUMNS",
     "HEADLINE",
@@ -60,7 +62,7 @@ HEADLINE: dict[str, tuple[Field, ...]] = {
         Field("win_rate", "Win rate", "pct", "higher"),
         Field("profit_factor", "Profit factor", "ratio", "higher"),
         Field("expectancy", "Expectancy / trade", "money", "higher"),
-        Field("expectancy_ratio", "Avg profit / trade", "spct", "higher"),
+        Field("avg_profit_ratio", "Avg profit / trade", "spct", "higher"),
         Field("best_trade", "Best trade", "spct", "higher"),
         Field("worst_trade", "Worst trade", "spct", "higher"),
         Field("avg_trade_duration_s", "Avg duration", "duration", None),
@@ -112,7 +114,7 @@ def format_value(value: Any, kind: str, currency: str = "") -> str:
     if kind == "ratio":
         return "∞" if math.isinf(value) else f"{value:.2f}"
     if kind in ("money", "balance"):  # a balance is a level, never coloured as a gain
-        return f"{value:,.2f}" + (f" {currency}" if currency else "")
+        return format_money(value, currency)  # the currency's precision (0.0013 BTC)
     if kind == "int":
         return f"{int(value):,}"
     if kind == "duration":

@@ -21,6 +21,7 @@ from engine.report.display import (
     metric_text,
     quote_currency,
 )
+from engine.report.money import format_money
 
 __all__ = ["WIDE", "group_table", "headline_table", "render_summary", "styled"]
 
@@ -69,8 +70,9 @@ def group_table(title: str, key_label: str, groups: Mapping[str, Mapping[str, An
         unit = f" ({currency})" if currency and field.kind == "money" else ""
         table.add_column(field.label + unit, justify="right")
     for name, row in groups.items():
-        table.add_row(name, *(styled(format_value(row.get(f.key), f.kind), row.get(f.key), f)
-                              for f in columns))
+        table.add_row(name, *(styled(format_money(row.get(f.key), currency, suffix=False)
+                                     if f.kind == "money" else format_value(row.get(f.key), f.kind),
+                                     row.get(f.key), f) for f in columns))
     return table
 
 
@@ -91,6 +93,8 @@ def render_summary(metrics: Mapping[str, Any], console: Console) -> None:
         console.print(_heading(metrics))
         for section in HEADLINE:
             console.print(headline_table(metrics, sections=(section,)))
+    for warning in metrics.get("warnings") or ():  # e.g. annualized figures of a short run
+        console.print(f"[yellow]warning:[/] {warning.get('message', warning)}", highlight=False)
     console.print()
     per_symbol = metrics.get("per_symbol") or {}
     if per_symbol:

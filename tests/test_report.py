@@ -254,3 +254,12 @@ def test_report_modules_export_what_they_define(module):
     public = {n for n, v in vars(mod).items() if not n.startswith("_")
               and getattr(v, "__module__", None) == mod.__name__}
     assert public <= set(mod.__all__)
+
+
+def test_compare_notes_runs_measured_by_different_metrics_versions(small):
+    *_, metrics = small
+    a = make_run("a" * 32, {**metrics, "metrics_version": 1}, {})
+    b = make_run("b" * 32, metrics, {})
+    assert any(n.startswith("metrics computed by different versions: 1 vs 2")
+               for n in compare(a, b).notes)
+    assert not any("versions" in n for n in compare(b, b).notes)

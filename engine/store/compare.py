@@ -95,6 +95,10 @@ def _notes(a: Run, b: Run) -> tuple[str, ...]:
     if (a.data_start, a.data_end) != (b.data_start, b.data_end):
         notes.append(f"different data ranges: {a.data_start} .. {a.data_end} vs "
                      f"{b.data_start} .. {b.data_end}")
+    version_a, version_b = a.metrics.get("metrics_version"), b.metrics.get("metrics_version")
+    if version_a != version_b:  # a key may mean something else (docs/metrics.md, metrics_version)
+        notes.append(f"metrics computed by different versions: {version_a} vs {version_b} "
+                     "(version 2 redefined expectancy_ratio as freqtrade's)")
     inputs_a, inputs_b = _inputs(a.settings), _inputs(b.settings)
     if inputs_a != inputs_b:
         changed = [c.path for c in _param_changes(inputs_a, inputs_b)]

@@ -3,6 +3,10 @@
 Times are int64 UTC milliseconds of each candle's OPEN; prices and volume are
 float64 arrays. Columnar arrays (not a DataFrame) because the compiler and the
 trade kernel work on numpy arrays directly and numba accepts them as they are.
+
+It lives in `compiler` because the evaluators and the resampler take candles
+and the compiler must never import the engine (layers read dsl -> compiler ->
+engine); `engine.data.candles` re-exports it for the data layer.
 """
 from __future__ import annotations
 
@@ -57,6 +61,8 @@ class Candles:
     @classmethod
     def from_arrays(cls, symbol: str, timeframe: str, time: np.ndarray, open: np.ndarray,
                     high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray) -> Candles:
-        f = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+        def f(a: np.ndarray) -> np.ndarray:   # no copy when already contiguous float64
+            return np.ascontiguousarray(a, dtype=np.float64)
+
         return cls(symbol, timeframe, np.ascontiguousarray(time, dtype=np.int64),
                    f(open), f(high), f(low), f(close), f(volume))

@@ -30,6 +30,7 @@ import numpy as np
 import talib
 
 from compiler import indicators as reg
+from compiler.candles import Candles
 from compiler.compile import SIGNALS, Compiled
 from compiler.resample import Resampled, align, close_times
 from compiler.terms import (
@@ -46,7 +47,6 @@ from compiler.terms import (
     Range,
     Term,
 )
-from engine.data.candles import Candles
 
 __all__ = ["CacheStats", "Evaluator", "WindowEvaluator"]
 

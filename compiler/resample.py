@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from compiler.candles import Candles
 from compiler.timeframes import timeframe_ms
-from engine.data.candles import Candles
 
 __all__ = ["WEEK_ANCHOR_MS", "Resampled", "align", "close_times", "resample"]
 

@@ -150,9 +150,63 @@ def test_run_store_reopens_the_same_file(tmp_path):
         assert second.get_run(run_id).n_trades == 1
 
 
-def test_run_store_unreachable_server_says_what_to_check():
-    with pytest.raises(StoreUnavailableError, match="check the database URL"):
+def test_run_store_unreachable_server_names_the_masked_url_and_what_to_check():
+    with pytest.raises(StoreUnavailableError) as err:
         RunStore("postgresql+psycopg://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+
+    assert str(err.value).startswith("cannot reach the database "
+                                     "postgresql+psycopg://nobody:***@127.0.0.1:1/none")
+    assert "secret" not in str(err.value)
+    assert err.value.location == "the database URL"
+    assert err.value.hint is not None and err.value.hint.startswith(
+        "check the URL given by the database URL (user, password, host, port, database name)")
+
+
+def test_optimize_storage_unreachable_names_the_masked_url_and_the_option():
+    from engine.optimize.storage import open_storage
+
+    with pytest.raises(StoreUnavailableError) as err:
+        open_storage("postgresql+psycopg://bob:hunter2@127.0.0.1:1/studies?connect_timeout=2")
+
+    assert str(err.value).startswith("cannot reach the database "
+                                     "postgresql+psycopg://bob:***@127.0.0.1:1/studies")
+    assert "hunter2" not in str(err.value) + str(err.value.hint)
+    assert err.value.location == "--storage"
+
+
+def test_run_store_at_the_current_revision_runs_no_migration(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'superbot.db'}"
+    RunStore(url).close()                                    # creates and migrates
+    calls = []
+    monkeypatch.setattr("engine.store.migrate.upgrade", lambda engine: calls.append(engine))
+
+    with RunStore(url) as again:
+        save(again, [0.1])
+
+    assert calls == []
+
+
+def test_run_store_behind_the_current_revision_migrates(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'superbot.db'}"
+    RunStore(url).close()
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("update alembic_version set version_num = 'old'"))
+    engine.dispose()
+    calls = []
+    monkeypatch.setattr("engine.store.migrate.upgrade", lambda engine: calls.append(engine))
+
+    RunStore(url).close()
+
+    assert len(calls) == 1
+
+
+def test_migrate_head_is_the_newest_migration_script():
+    from alembic.script import ScriptDirectory
+
+    from engine.store.migrate import HEAD, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD]
 
 
 def test_data_dir_prefers_superbot_home(monkeypatch, tmp_path):

@@ -40,7 +40,13 @@ def open_storage(url: str | None) -> BaseStorage:
         return local_storage()
     if url.startswith("journal:"):
         return JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
-    return RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from engine.store.errors import unreachable
+    try:
+        return RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    except (OperationalError, ArgumentError) as error:   # server down, wrong URL or driver
+        raise unreachable(url, error, source="--storage") from None
 
 
 class TrialMirror:

@@ -11,6 +11,7 @@ git does, so `superbot backtest show 3f9a` works.
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from dsl.errors import UserError
 from engine.kernel.trades import EXIT_REASONS, SimResult
 from engine.metrics.metrics import iso_time
 from engine.store.compare import Comparison, compare
+from engine.store.errors import StoreUnavailableError, unreachable
 from engine.store.paths import database_url
 from engine.store.records import Run, RunSummary
 from engine.store.schema import RunRow, TradeRow
@@ -41,10 +43,6 @@ __all__ = [
 ]
 
 _HEX = re.compile(r"^[0-9a-f]+$")
-
-
-class StoreUnavailableError(UserError, RuntimeError):
-    """The results database cannot be opened: fix the URL or start the server."""
 
 
 class RunLookupError(UserError, LookupError):
@@ -126,6 +124,12 @@ def _summary_fields(row: RunRow) -> dict[str, Any]:
     }
 
 
+def _url_source(url: str | None) -> str:
+    if url:
+        return "the database URL"
+    return "SUPERBOT_DATABASE_URL" if os.environ.get("SUPERBOT_DATABASE_URL") else "the default database"
+
+
 class RunStore:
     """The results database. Open once, use, `close()` (or use as a context manager)."""
 
@@ -139,17 +143,16 @@ class RunStore:
             if "already exists" in str(error.orig):
                 self._migrate(engine)  # another process created the tables meanwhile
                 return
-            shown = engine.url.render_as_string(hide_password=True)
-            raise StoreUnavailableError(
-                f"cannot open the results database {shown}: {error.orig}; "
-                "check the database URL (SUPERBOT_DATABASE_URL) or start the server") from error
+            raise unreachable(engine.url.render_as_string(hide_password=False), error,
+                              source=_url_source(url)) from error
         except (exc.IntegrityError, exc.ProgrammingError):
             self._migrate(engine)  # another process created the tables meanwhile
 
     @staticmethod
     def _migrate(engine: Engine) -> None:
-        from engine.store.migrate import upgrade
-        upgrade(engine)
+        """Migrations run only when the database is not at the current head (one query)."""
+        from engine.store.migrate import ensure_schema
+        ensure_schema(engine)
 
     @staticmethod
     def _create_engine(url: str) -> Engine:

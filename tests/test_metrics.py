@@ -229,7 +229,7 @@ def test_compute_metrics_year_of_minute_bars():
 @pytest.mark.parametrize("module", ["engine.metrics", "engine.metrics.metrics",
                                     "engine.metrics.returns", "engine.metrics.trade_stats",
                                     "engine.metrics.benchmark", "engine.metrics.freqtrade",
-                                    "engine.metrics.caveats"])
+                                    "engine.metrics.caveats", "engine.metrics.periods"])
 def test_metrics_modules_export_what_they_define(module):
     mod = importlib.import_module(module)
     assert all(hasattr(mod, name) for name in mod.__all__)
@@ -331,3 +331,16 @@ def test_compute_metrics_flags_annualized_figures_of_a_short_run():
 def test_compute_metrics_short_run_threshold_is_30_days(days, flagged):
     m = compute_metrics(make_result([100.0] * days))
     assert bool(m["warnings"]) is flagged
+
+
+def test_monthly_returns_compound_to_the_total_return():
+    # 1d bars from 2024-01-30: Jan 30, Jan 31, Feb 1, Feb 2, Mar 1 is 31 days later
+    time_ = np.array([T0 + 29 * DAY, T0 + 30 * DAY, T0 + 31 * DAY, T0 + 32 * DAY, T0 + 60 * DAY])
+    m = compute_metrics(SimResult(("BTC/USDT",), "1d", time_, make_trades([]),
+                                  np.array([105.0, 110.0, 99.0, 121.0, 121.0]), 100.0))
+    assert list(m["monthly_returns"]) == ["2024-01", "2024-02", "2024-03"]
+    assert m["monthly_returns"]["2024-01"] == pytest.approx(0.10)
+    assert m["monthly_returns"]["2024-02"] == pytest.approx(0.10)
+    assert m["monthly_returns"]["2024-03"] == pytest.approx(0.0)
+    growth = np.prod([1 + r for r in m["monthly_returns"].values()])
+    assert growth - 1 == pytest.approx(m["total_return"])

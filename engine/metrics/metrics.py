@@ -10,7 +10,7 @@ Steps:
    annualization factor of the timeframe             -> returns.py
 2. return, Sharpe, Sortino, drawdowns, Calmar       -> returns.py
 3. trade figures, exposure, the breakdowns           -> trade_stats.py
-4. buy-and-hold of the same symbols                  -> benchmark.py
+4. buy-and-hold of the same symbols; monthly returns -> benchmark.py, periods.py
 5. the same figures as freqtrade defines them (`*_ft`) -> freqtrade.py
 6. warnings about figures easy to misread            -> caveats.py
 7. JSON-safe values: floats are NOT rounded; NaN and +/-inf become null
@@ -32,6 +32,7 @@ from engine.metrics._curve import curve_pass
 from engine.metrics.benchmark import buy_and_hold_returns
 from engine.metrics.caveats import short_run_warning
 from engine.metrics.freqtrade import freqtrade_figures, market_change
+from engine.metrics.periods import monthly_returns
 from engine.metrics.returns import (
     ZERO_DEVIATION,
     annualized_return,
@@ -149,6 +150,7 @@ def compute_metrics(result: SimResult,
                                                  if s in closes})
                            if closes is not None else (float("nan"), {}))
     metrics["buy_and_hold_return"] = bh_total
+    metrics["monthly_returns"] = monthly_returns(result.time, equity, start)
     # 5. freqtrade's definitions of the same ideas, for users comparing with freqtrade.
     metrics.update(freqtrade_figures(trades.profit_abs, trades.exit_time, start,
                                      int(result.time[0]) if n_bars else None,

@@ -55,7 +55,7 @@ def test_backtest_json_has_metrics_trades_and_timings(env, tmp_path: Path) -> No
     assert set(first) >= {"symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "amount",
                           "profit_ratio", "profit_abs", "exit_reason"}
     assert first["entry_time"].endswith("Z") and first["symbol"] == "TEST/USDT"
-    rows = list(csv.DictReader((tmp_path / "t.csv").open()))
+    rows = list(csv.DictReader((tmp_path / "t.csv").read_text(encoding="utf-8").splitlines()))
     assert len(rows) == len(out["trades"])
 
 

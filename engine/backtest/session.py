@@ -61,6 +61,7 @@ def kernel_config(bound: BoundStrategy, settings: BacktestSettings, timeframe: s
         max_hold_minutes=bound.max_hold_minutes, sizing=sizing,
         max_open_positions=bound.strategy.sizing.max_open_positions,
         starting_balance=settings.balance, price_tick=settings.price_tick or 0.0,
+        risk=settings.risk,   # a deployment's cap replaces the strategy's (docs/risk.md)
     )
 
 

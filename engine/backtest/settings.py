@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from compiler.risk import RiskPolicy
 from dsl.errors import UserError
 from engine.data.gaps import GAP_POLICIES
 
@@ -26,6 +27,7 @@ class BacktestSettings:
     gaps: str = "fill"
     price_tick: float | None = None          # None: inferred per symbol from the candles; 0: no rounding
     extra: dict[str, Any] = field(default_factory=dict)
+    risk: RiskPolicy = field(default_factory=RiskPolicy)   # a deployment's risk block (docs/risk.md)
 
     def __post_init__(self) -> None:
         if not 0 <= self.fee < 0.1:
@@ -40,4 +42,8 @@ class BacktestSettings:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["symbols"] = list(self.symbols)
+        if self.risk == RiskPolicy():
+            del data["risk"]
+        else:
+            data["risk"] = self.risk.to_dict()
         return data

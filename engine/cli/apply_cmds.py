@@ -33,7 +33,8 @@ def _settings(dep: Deployment, symbols: tuple[str, ...]) -> BacktestSettings:
         return BacktestSettings(data=path, symbols=symbols, start=data.get("from"), end=data.get("to"),
                                 fee=float(account.get("fee", 0.001)),
                                 slippage_bps=float(account.get("slippage_bps", 0)),
-                                balance=float(account.get("balance", 10_000)), gaps=data.get("gaps", "fill"))
+                                balance=float(account.get("balance", 10_000)), gaps=data.get("gaps", "fill"),
+                                risk=dep.risk)
     except SettingsError as exc:  # the file's content, not the command line: exit 1
         raise UserError(str(exc), location=str(dep.file), hint="fix spec.account or spec.data") from None
 

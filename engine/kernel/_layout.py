@@ -85,6 +85,7 @@ N_T = 14
 
 # exit reason codes: indexes into engine.kernel.trades.EXIT_REASONS
 R_EXIT_SIGNAL, R_STOP_LOSS, R_TRAILING, R_ROI, R_MAX_HOLD, R_END = 0, 1, 2, 3, 4, 5
+R_RISK_HALT, R_RISK_CLOSE_ALL = 6, 7   # closed by a risk rule (engine/kernel/risk.py)
 
 
 def pack_params(cfg: KernelConfig) -> np.ndarray:

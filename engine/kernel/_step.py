@@ -94,6 +94,7 @@ from engine.kernel._layout import (
     T_STAKE,
     T_SYM,
 )
+from engine.kernel.risk import RS_CLOSING, RS_NEV, risk_after_bar, risk_blocks_entries
 
 __all__ = [
     "close_all",
@@ -369,7 +370,7 @@ def _settle(s, i, t, stop, has_stop, trailed, reason, rate, lo, hi, P, pos, acct
 
 @njit(cache=True)
 def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
-              P, TK, roi_min, roi_ratio, pos, acct, tr, n_tr, equity, fast):
+              P, TK, roi_min, roi_ratio, pos, acct, tr, n_tr, equity, RP, RS, EV, fast):
     """Advance all positions and the account bar by bar over rows [r0, len(O)).
 
     Row r is bar `bar0 + r` with open time time[r]; O/H/L/C[r, s] its prices
@@ -388,6 +389,9 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
     entry signal; with one position and only a stop and exit signals, only at
     the bar that touches the stop or brings the signal. The event driver passes
     False and steps every bar through the full logic; a test proves both agree.
+
+    RP/RS/EV: the portfolio risk rules, their state and their events (`engine/kernel/risk.py`);
+    with rules, every bar takes the full path (a rule may fire on any close).
     """
     n_rows, n = O.shape
     fee = P[P_FEE]
@@ -401,10 +405,14 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
     n_roi = roi_min.shape[0]
     # with only a stop and exit signals, a bar that touches neither changes nothing but equity
     quiet_rules = fast and n_roi == 0 and not trail and maxhold <= 0.0
+    n_rules = RP.shape[0]
+    if n_rules > 0:
+        fast = False
+        quiet_rules = False
     r = r0 - 1
     while r + 1 < n_rows:
         r += 1
-        if n_tr + n > tr.shape[0]:
+        if n_tr + n > tr.shape[0] or RS[RS_NEV] + n_rules > EV.shape[0]:
             return r, n_tr
         if fast and acct[A_OPEN] == 0.0:
             # flat until the next entry signal: equity is the cash, nothing else changes
@@ -433,6 +441,14 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
         i = bar0 + r
         j = r - lag
         t = float(time[r])
+        if n_rules > 0 and RS[RS_CLOSING] > 0.0:
+            # 0. a halt or close_all fired at the previous close: everything exits at this open
+            for s in range(n):
+                if pos[s, Q_SIDE] != 0.0 and not math.isnan(O[r, s]):
+                    n_tr = _close(s, i, t, tick_round(O[r, s], TK[s, 0], TK[s, 1]), int(RS[RS_CLOSING]), P,
+                                  pos, acct, tr, n_tr)
+            if acct[A_OPEN] == 0.0:
+                RS[RS_CLOSING] = 0.0
         # 1. exits of positions open at the bar's start
         for s in range(n):
             o = O[r, s]
@@ -460,7 +476,7 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
             n_tr = _settle(s, i, t, stop, has_stop, trailed, reason, rate, L[r, s], H[r, s], P, pos,
                            acct, tr, n_tr)
         # 2. entries, then the new position's exits on its entry candle
-        if r != no_entry_row and j >= 0:
+        if r != no_entry_row and j >= 0 and not (n_rules > 0 and risk_blocks_entries(RS, i, t)):
             for s in range(n):
                 if not (EL[j, s] or ES[j, s]):
                     continue
@@ -503,6 +519,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
         acct[A_EQUITY] = eq
         acct[A_NEXT_BAR] = i + 1
         equity[r] = eq
+        if n_rules > 0:  # 4. the risk rules on this close (engine/kernel/risk.py)
+            risk_after_bar(RP, RS, EV, i, t, tf_min * _MINUTE_MS, acct, pos, tr, n_tr)
     return n_rows, n_tr
 
 

@@ -17,6 +17,7 @@ from enum import Enum
 from itertools import pairwise
 from typing import Any
 
+from compiler.risk import RiskPolicy
 from compiler.timeframes import TIMEFRAMES, timeframe_ms
 from dsl.errors import UserError
 
@@ -128,6 +129,8 @@ class KernelConfig:
     min_stake          entries whose stake would be below this are skipped
     stop_gap_fill      StopGapFill (see there)
     end_of_data_price  EndOfDataPrice (see there)
+    risk               a deployment's portfolio rules (compiler.risk.RiskPolicy, docs/risk.md);
+                       its max_open_positions, when set, replaces max_open_positions
     """
 
     timeframe: str
@@ -144,6 +147,8 @@ class KernelConfig:
     min_stake: float = 0.0
     stop_gap_fill: StopGapFill = StopGapFill.CANDLE
     end_of_data_price: EndOfDataPrice = EndOfDataPrice.OPEN
+
+    risk: RiskPolicy = field(default_factory=RiskPolicy)
 
     def __post_init__(self) -> None:
         _check(self)
@@ -164,6 +169,8 @@ class KernelConfig:
             v = getattr(self, f.name)
             if isinstance(v, Sizing):
                 v = {"mode": v.mode.value, "value": v.value}
+            elif isinstance(v, RiskPolicy):
+                v = v.to_dict()
             elif isinstance(v, Enum):
                 v = v.value
             elif isinstance(v, tuple):
@@ -185,6 +192,8 @@ class KernelConfig:
         if isinstance(sizing, Mapping):
             kwargs["sizing"] = Sizing(mode=sizing.get("mode"),  # type: ignore[arg-type]
                                       value=sizing.get("value"))  # type: ignore[arg-type]
+        if isinstance(kwargs.get("risk"), Mapping):
+            kwargs["risk"] = RiskPolicy.from_dict(kwargs["risk"])
         return cls(**kwargs)
 
 
@@ -271,6 +280,10 @@ def _check(cfg: KernelConfig) -> None:
         raise KernelConfigError(
             "sizing 'risk' needs a stoploss to measure the risk against; set stoploss "
             "(e.g. -0.05) or use Sizing.percent(...)")
+    if not isinstance(cfg.risk, RiskPolicy):
+        raise KernelConfigError(f"risk was {cfg.risk!r}; use a compiler.risk.RiskPolicy")
+    if cfg.risk.max_open_positions is not None:
+        set_(cfg, "max_open_positions", cfg.risk.max_open_positions)
     if isinstance(cfg.max_open_positions, bool) or not isinstance(cfg.max_open_positions, int) \
             or cfg.max_open_positions < 1:
         raise KernelConfigError(

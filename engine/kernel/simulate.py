@@ -42,6 +42,7 @@ from engine.kernel._layout import (
 )
 from engine.kernel._step import close_all, step_bars
 from engine.kernel.config import KernelConfig
+from engine.kernel.risk import RS_NEV, events_from_rows, grow_events, new_events, new_risk_state, pack_risk
 from engine.kernel.signals import Signals, signal_arrays
 from engine.kernel.trades import SimResult, Trades
 
@@ -135,15 +136,20 @@ def simulate(time: np.ndarray, open: np.ndarray, high: np.ndarray, low: np.ndarr
     roi_min, roi_ratio = pack_roi(config)
     pos, acct = new_state(config, n_sym)
     equity = np.full(n_bars, config.starting_balance, dtype=np.float64)
+    risk_p, risk_s = pack_risk(config.risk), new_risk_state(config.risk, config.starting_balance)
+    events = new_events(config.risk, n_bars)
 
     rows = np.empty((n_sym + max(256, n_bars * n_sym // 32), N_T), dtype=np.float64)
     n_tr, bar = 0, 0
     while True:
         bar, n_tr = step_bars(bar, 0, t, o, h, lo, c, el, xl, es, xs, 1, n_bars - 1, params,
-                              ticks, roi_min, roi_ratio, pos, acct, rows, n_tr, equity, True)
+                              ticks, roi_min, roi_ratio, pos, acct, rows, n_tr, equity,
+                              risk_p, risk_s, events, True)
         if bar >= n_bars:
             break
-        rows = _grow(rows, n_tr)
+        if n_tr + n_sym > rows.shape[0]:
+            rows = _grow(rows, n_tr)
+        events = grow_events(events, risk_s, len(config.risk.rules))
     if n_tr + n_sym > rows.shape[0]:
         rows = _grow(rows, n_tr)
     n_tr = close_all(params, ticks, pos, acct, rows, n_tr)
@@ -151,7 +157,8 @@ def simulate(time: np.ndarray, open: np.ndarray, high: np.ndarray, low: np.ndarr
         equity[-1] = acct[A_EQUITY]  # after the final closes
     return SimResult(symbols=names, timeframe=config.timeframe, time=t,
                      trades=trades_from_rows(rows[:n_tr]), equity=equity,
-                     starting_balance=config.starting_balance)
+                     starting_balance=config.starting_balance,
+                     risk_events=events_from_rows(events[:int(risk_s[RS_NEV])], config.risk))
 
 
 def _grow(rows: np.ndarray, n_tr: int) -> np.ndarray:

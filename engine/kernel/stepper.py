@@ -28,6 +28,8 @@ from engine.kernel._layout import (
 )
 from engine.kernel._step import close_all, step_bars
 from engine.kernel.config import KernelConfig
+from engine.kernel.risk import RS_NEV, events_from_rows, grow_events, new_events, new_risk_state, pack_risk
+from engine.kernel.risk_events import RiskEvent
 from engine.kernel.simulate import trades_from_rows
 from engine.kernel.trades import SimResult, Trades
 
@@ -54,6 +56,9 @@ class Stepper:
         self._equity: list[float] = []
         self._finished = False
         self._eq = np.zeros(1, dtype=np.float64)
+        self._risk_p = pack_risk(config.risk)
+        self._risk_s = new_risk_state(config.risk, config.starting_balance)
+        self._events = new_events(config.risk, 64)
 
     # --- state a driver or UI reads ---------------------------------------------------
     @property
@@ -72,6 +77,11 @@ class Stepper:
     @property
     def open_positions(self) -> int:
         return int(self._acct[A_OPEN])
+
+    @property
+    def risk_events(self) -> tuple[RiskEvent, ...]:
+        """The risk rules that fired so far, in order (docs/risk.md)."""
+        return events_from_rows(self._events[:int(self._risk_s[RS_NEV])], self.config.risk)
 
     def position(self, symbol: str) -> dict[str, float] | None:
         """Side, entry price and current stop of the symbol's open position, or None."""
@@ -102,11 +112,13 @@ class Stepper:
             raise ValueError(f"bar time {time_ms} is not after the previous bar {self._times[-1]}")
         if self._n_tr + n > self._rows.shape[0]:
             self._grow()
+        self._events = grow_events(self._events, self._risk_s, len(self.config.risk.rules))
         before = self._n_tr
         _, self._n_tr = step_bars(0, self.bar_index, np.array([time_ms], dtype=np.int64),
                                   o, h, lo, c, el, xl, es, xs, 0, 0 if last else -1,
                                   self._params, self._ticks, self._roi_min, self._roi_ratio,
-                                  self._pos, self._acct, self._rows, self._n_tr, self._eq, False)
+                                  self._pos, self._acct, self._rows, self._n_tr, self._eq,
+                                  self._risk_p, self._risk_s, self._events, False)
         self._times.append(int(time_ms))
         self._equity.append(float(self._acct[A_EQUITY]))
         return trades_from_rows(self._rows[before:self._n_tr])
@@ -127,7 +139,7 @@ class Stepper:
                          time=np.array(self._times, dtype=np.int64),
                          trades=trades_from_rows(self._rows[:self._n_tr]),
                          equity=np.array(self._equity, dtype=np.float64),
-                         starting_balance=self.config.starting_balance)
+                         starting_balance=self.config.starting_balance, risk_events=self.risk_events)
 
     # --- helpers ----------------------------------------------------------------------
     def _row(self, values: Sequence[float]) -> np.ndarray:

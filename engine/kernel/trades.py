@@ -11,10 +11,13 @@ from datetime import UTC
 
 import numpy as np
 
+from engine.kernel.risk_events import RiskEvent
+
 __all__ = ["EXIT_REASONS", "SimResult", "Trades"]
 
 # Codes stored in Trades.exit_reason (index into this tuple).
-EXIT_REASONS = ("exit_signal", "stop_loss", "trailing_stop", "roi", "max_hold", "end_of_data")
+EXIT_REASONS = ("exit_signal", "stop_loss", "trailing_stop", "roi", "max_hold", "end_of_data",
+                "risk_halt", "risk_close_all")
 
 
 @dataclass(frozen=True)
@@ -70,3 +73,4 @@ class SimResult:
     trades: Trades
     equity: np.ndarray        # float64 per bar: cash + open positions marked at the close
     starting_balance: float
+    risk_events: tuple[RiskEvent, ...] = ()   # rules that fired, in order (engine/kernel/risk.py)

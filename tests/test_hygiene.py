@@ -1,0 +1,76 @@
+"""The suite's own settings hold: a run writes nothing into the checkout, and a warning fails a test.
+
+Each test runs pytest in a subprocess on a throw-away project made of this
+repository's ``pyproject.toml`` (the pytest configuration), optionally its
+``tests/conftest.py``, and one small test, then looks at what that run left.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROPERTY_TEST = '''
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=10)
+@given(st.text())
+def test_text_is_text(s):
+    assert isinstance(s, str)
+'''
+
+WARNING_TEST = '''
+import warnings
+
+
+def test_warns():
+    warnings.warn("this API is going away", DeprecationWarning, stacklevel=1)
+'''
+
+
+def _project(where: Path, test: str, *, conftest: bool) -> Path:
+    (where / "tests").mkdir(parents=True)
+    shutil.copy(ROOT / "pyproject.toml", where / "pyproject.toml")
+    if conftest:
+        shutil.copy(ROOT / "tests" / "conftest.py", where / "tests" / "conftest.py")
+    (where / "tests" / "test_it.py").write_text(test, encoding="utf-8")
+    return where
+
+
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def _pytest(project: Path, storage: Path) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPOTHESIS_", "PYTEST_"))}
+    # the home directory of Hypothesis outside any project: it must not matter whether it is set
+    env.update(PYTHONDONTWRITEBYTECODE="1", XDG_CACHE_HOME=str(storage))
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=project, env=env,
+                         capture_output=True, text=True, timeout=300, check=False)
+    return run.returncode
+
+
+@pytest.mark.parametrize(("conftest", "writes"), [
+    pytest.param(True, False, id="with-our-conftest-nothing-is-written"),
+    pytest.param(False, True, id="without-it-hypothesis-writes-its-directory"),
+])
+def test_hypothesis_run_writes_into_the_checkout_only_without_conftest(tmp_path: Path, conftest: bool,
+                                                                        writes: bool) -> None:
+    project = _project(tmp_path / "project", PROPERTY_TEST, conftest=conftest)
+    before = _files(project)
+    assert _pytest(project, tmp_path / "cache") == 0
+    new = _files(project) - before
+    assert (".hypothesis" in new) is writes, sorted(new)
+    assert new == ({p for p in new if p.startswith(".hypothesis")} if writes else set()), sorted(new)
+
+
+def test_pytest_config_turns_a_warning_into_a_failure(tmp_path: Path) -> None:
+    project = _project(tmp_path / "project", WARNING_TEST, conftest=True)
+    assert _pytest(project, tmp_path / "cache") == pytest.ExitCode.TESTS_FAILED

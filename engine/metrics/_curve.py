@@ -14,19 +14,17 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["curve_pass", "union_length"]
+__all__ = ["curve_pass", "return_moments", "union_length"]
 
 
 @njit(cache=True)
-def curve_pass(equity: np.ndarray, start: float):  # type: ignore[no-untyped-def]
-    """Stats of the curve [start, equity...] (point 0 = start, point i = close of bar i-1).
+def return_moments(equity: np.ndarray, start: float):  # type: ignore[no-untyped-def]
+    """(mean, sample std, downside deviation, n_returns) of the returns of [start, equity...].
 
-    Returns (mean, sample std, downside deviation, n_returns,
-             depth, depth_abs, peak, trough, recovery, duration, longest_peak, longest_bars);
-    indices are curve positions, -1 for none.
+    The part of `curve_pass` a Sharpe or Sortino needs: an optimizer trial
+    scoring one of them skips the drawdown scan, which costs as much again.
     """
     n = equity.shape[0]
-    m = n + 1
     # returns: mean and downside deviation (over all bars), then the sample deviation
     total = 0.0
     down = 0.0
@@ -51,6 +49,20 @@ def curve_pass(equity: np.ndarray, start: float):  # type: ignore[no-untyped-def
         sq += (x - mean) ** 2
     std = math.sqrt(sq / (n - 1)) if n > 1 else math.nan
     downside = math.sqrt(down / n) if n > 0 else math.nan
+    return mean, std, downside, n
+
+
+@njit(cache=True)
+def curve_pass(equity: np.ndarray, start: float):  # type: ignore[no-untyped-def]
+    """Stats of the curve [start, equity...] (point 0 = start, point i = close of bar i-1).
+
+    Returns (mean, sample std, downside deviation, n_returns,
+             depth, depth_abs, peak, trough, recovery, duration, longest_peak, longest_bars);
+    indices are curve positions, -1 for none.
+    """
+    n = equity.shape[0]
+    m = n + 1
+    mean, std, downside, n = return_moments(equity, start)
 
     # drawdowns: underwater runs [run_start, run_end), the peak is run_start - 1
     peak_v = start

@@ -7,6 +7,7 @@ scalar's position), never raised at the user.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -83,24 +84,27 @@ def _cache_file(grammar: str) -> Path:
 def _parser() -> Lark:
     """The LALR parser, loaded from the user's cache (~10 ms) or built (~150 ms to 1 s) and saved there.
 
-    Lark checks the grammar's hash stored in the file as well. The file is
-    written under a temporary name and renamed, so a concurrent process never
-    reads half of it; an unwritable cache directory only costs the build.
+    The file's name holds a hash of the grammar, Lark's version and the
+    options, so an edited grammar.lark is never served from an old table. It
+    is written under a temporary name and renamed, so a concurrent process
+    never reads half of it; an unreadable or unwritable cache only costs the
+    build.
     """
     grammar = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
     path = _cache_file(grammar)
-    if path.is_file():
-        return Lark(grammar, cache=str(path), **_LARK_OPTIONS)
+    # missing, truncated or foreign: built and written below
+    with contextlib.suppress(Exception), path.open("rb") as fh:
+        return Lark.load(fh)
+    parser = Lark(grammar, **_LARK_OPTIONS)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return Lark(grammar, **_LARK_OPTIONS)
-    parser = Lark(grammar, cache=str(tmp), **_LARK_OPTIONS)  # Lark itself ignores a failed write
-    try:
+        with tmp.open("wb") as fh:
+            parser.save(fh)
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return parser
 
 

@@ -47,7 +47,8 @@ class BacktestCommand(click.Command):
             return super().invoke(ctx)
         name, rest = sub
         command = self.subcommands[name]
-        with command.make_context(name, rest, parent=ctx) as sub_ctx:
+        # a sibling of this context, so usage reads `superbot backtest show`, without STRATEGY
+        with command.make_context(f"{ctx.info_name} {name}", rest, parent=ctx.parent) as sub_ctx:
             return command.invoke(sub_ctx)
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:

@@ -273,7 +273,10 @@ def download(exchange_id: str, symbols: tuple[str, ...], timeframes: tuple[str, 
             config = json.loads(exchange_config.read_text())
         except ValueError as exc:
             raise UsageError(f"--exchange-config {exchange_config}: not JSON ({exc})") from None
-    exchange = make_exchange(exchange_id, config)
+    try:
+        exchange = make_exchange(exchange_id, config)
+    except DataError as exc:  # an unknown exchange id is the option's value: a usage error
+        raise UsageError(str(exc), location="--exchange") from None
     st = CandleStore(store)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err_console, disable=json_out) as bar:

@@ -17,9 +17,9 @@ from engine.backtest.session import open_session
 from engine.cli.backtest_cmds import backtest_options, settings_from
 from engine.cli.console import console, err_console
 from engine.errors import UsageError
-from engine.optimize.objective import make_objective
+from engine.optimize.objective import ObjectiveError, make_objective
 from engine.optimize.run import OptimizeOptions, OptimizeResult, check_space, optimize
-from engine.optimize.space import SpaceError, stage_plan
+from engine.optimize.space import STAGES, SpaceError, stage_plan
 from engine.optimize.study import SAMPLERS
 
 __all__ = ["apply_params", "run_optimize"]
@@ -39,6 +39,10 @@ def _summary(result: OptimizeResult) -> dict[str, Any]:
         "folds": [f.__dict__ for f in result.folds],
         "trials": trials,
     }
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def _print(result: OptimizeResult, top: int = 10) -> None:
@@ -61,10 +65,9 @@ def _print(result: OptimizeResult, top: int = 10) -> None:
         for f in result.folds:
             ratio = (f"{f.out_of_sample_value / f.in_sample_value:.2f}"
                      if f.in_sample_value and f.out_of_sample_value is not None else "-")
-            fmt = lambda v: "-" if v is None else f"{v:.4g}"  # noqa: E731
             table.add_row(str(f.index), f"{f.in_sample['from'][:10]}..{f.in_sample['to'][:10]}",
                           f"{f.out_of_sample['from'][:10]}..{f.out_of_sample['to'][:10]}",
-                          fmt(f.in_sample_value), fmt(f.out_of_sample_value), ratio, f.warning or "")
+                          _fmt(f.in_sample_value), _fmt(f.out_of_sample_value), ratio, f.warning or "")
         console.print(table)
         if any(f.warning for f in result.folds):
             err_console.print("[yellow]warning:[/yellow] out-of-sample results collapse in some folds: "
@@ -129,10 +132,11 @@ def run_optimize(strategy_path: Path, settings: Any, options: OptimizeOptions, *
 @click.argument("strategy", type=click.Path(path_type=Path))
 @backtest_options
 @click.option("--trials", type=int, default=100, show_default=True, help="Trials per stage (per fold).")
-@click.option("--timeout", type=float, help="Stop a stage after this many seconds.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop a stage after this many seconds.")
 @click.option("--objective", default="sharpe", show_default=True,
               help="sharpe, sortino, calmar, profit, profit_factor, expectancy, or an expression over metrics.")
-@click.option("--min-trades", type=int, default=0, show_default=True, help="Reject trials with fewer trades.")
+@click.option("--min-trades", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Reject trials with fewer trades.")
 @click.option("--sampler", type=click.Choice(SAMPLERS), default="tpe", show_default=True)
 @click.option("--seed", type=int, help="Sampler seed (reproducible studies).")
 @click.option("--stages", default="all", show_default=True, help="Stage order, e.g. risk,exit,indicators, or all.")
@@ -159,8 +163,15 @@ def optimize_cmd(strategy: Path, data: str | None, symbols: str | None, start: s
         raise UsageError("--storage needs --study NAME so that workers join the same study")
     if walk_forward is not None and walk_forward < 2:
         raise UsageError(f"--walk-forward {walk_forward}: use 2 or more folds")
+    if stages.strip() != "all" and (unknown := [s for s in stages.split(",") if s.strip() not in STAGES]):
+        raise UsageError(f"--stages: unknown stage '{unknown[0].strip()}'",
+                         hint=f"use a comma-separated order of {', '.join(STAGES)}, or all")
     settings = settings_from(data, symbols, start, end, fee, slippage, balance, gaps, price_tick)
-    options = OptimizeOptions(objective=make_objective(objective, min_trades), trials=trials, timeout=timeout,
+    try:
+        objective_fn = make_objective(objective, min_trades)
+    except ObjectiveError as exc:  # the option's value: a usage error
+        raise UsageError(str(exc), location="--objective") from None
+    options = OptimizeOptions(objective=objective_fn, trials=trials, timeout=timeout,
                               sampler=sampler, seed=seed, stages=stages, storage=storage, study=study, jobs=jobs,
                               walk_forward=walk_forward, anchored=anchored)
     return run_optimize(strategy, settings, options, json_out=json_out, apply=apply, yes=yes)

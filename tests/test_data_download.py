@@ -170,10 +170,10 @@ def test_download_cli_writes_the_store_and_reports_json(sim, tmp_path, capsys):
     assert (d["added"], d["data"]["gaps"], d["data"]["last"]) == (353, 7, "2024-01-01 05:59:00")
 
 
-def test_download_cli_unknown_exchange_exits_1_with_a_suggestion(tmp_path, capsys):
+def test_download_cli_unknown_exchange_is_a_usage_error_with_a_suggestion(tmp_path, capsys):
     code = main(["data", "download", "--exchange", "binanse", "--symbols", "BTC/USDT",
                  "--since", "2024-01-01", "--store", str(tmp_path)])
-    assert code == 1
+    assert code == 2
     assert "did you mean 'binance'" in capsys.readouterr().err
 
 

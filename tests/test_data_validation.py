@@ -36,6 +36,12 @@ def _csv(tmp_path: Path, lines: list[str], name: str = "BTC_USDT-1m.csv") -> Pat
     pytest.param("2024-01-01T00:04:00Z,101,102,101.5,101,1", "low 101.5 is above min(open, close) 101.0",
                  id="low-above-close"),
     pytest.param("2024-01-01T00:04:00Z,101,102,100,101,-1", "volume -1.0 is negative", id="negative-volume"),
+    pytest.param("2024-01-01T00:04:00Z,-5,1,-6,-5,1",
+                 "open -5.0 is not positive; low -6.0 is not positive; close -5.0 is not positive",
+                 id="negative-prices"),
+    pytest.param("2024-01-01T00:04:00Z,0,0,0,0,1",
+                 "open 0.0 is not positive; high 0.0 is not positive; low 0.0 is not positive; "
+                 "close 0.0 is not positive", id="zero-prices"),
     pytest.param("2024-01-01T00:04:00Z,101,inf,100,101,1", "high is not a finite number (inf)",
                  id="infinite"),
     pytest.param("2024-01-01T00:04:00Z,101,abc,100,101,1", "high cannot be read as a number",
@@ -52,7 +58,7 @@ def test_bad_row_is_reported_with_row_and_line(tmp_path, row, reason):
         read_candle_file(path)
     [problem] = err.value.problems
     assert (problem.row, problem.line, problem.reason) == (4, 6, reason)
-    assert "row 4 (line 6)" in str(err.value)
+    assert f"{path}:6: row 4" in str(err.value)
 
 
 def test_bad_rows_error_message_lists_every_problem_and_the_way_out(tmp_path):
@@ -61,7 +67,7 @@ def test_bad_rows_error_message_lists_every_problem_and_the_way_out(tmp_path):
         read_candle_file(path)
     assert str(err.value) == (
         f"{path}: 1 bad row\n"
-        "  row 2 (line 4) at 2024-01-01 00:01:00: out of order: earlier than row 1\n"
+        f"  {path}:4: row 2 at 2024-01-01 00:01:00: out of order: earlier than row 1\n"
         "hint: fix the rows, or pass --bad-rows skip to load the other rows and list the "
         "skipped ones")
 
@@ -127,7 +133,7 @@ def test_import_cli_bad_rows_exit_1_and_skip_lists_them(tmp_path, capsys):
     path = _csv(tmp_path, [*GOOD, "2024-01-01T00:04:00Z,101,100.5,100,101,1"])
     store = str(tmp_path / "store")
     assert main(["data", "import", str(path), "--store", store]) == 1
-    assert "row 4 (line 6)" in capsys.readouterr().err
+    assert f"{path}:6:row4at2024-01-0100:04:00:high100.5" in "".join(capsys.readouterr().err.split())
     assert main(["data", "import", str(path), "--store", store, "--bad-rows", "skip"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "skipped 1 bad row: row 4 (line 6) at 2024-01-01 00:04:00: high 100.5" in out

@@ -34,10 +34,11 @@ class RowProblem:
     time: int | None = None   # open time in ms when it could be read
     line: int | None = None   # 1-based line in a text file (CSV), when known
 
-    def describe(self) -> str:
+    def describe(self, source: str | None = None) -> str:
+        """`row 4 (line 6) at ...: why`; with `source` and a line, `source:6: row 4 at ...`."""
         where = f"row {self.row}"
         if self.line is not None:
-            where += f" (line {self.line})"
+            where = f"{source}:{self.line}: {where}" if source else f"{where} (line {self.line})"
         if self.time is not None:
             from engine.data.timeparse import format_ms
             where += f" at {format_ms(self.time)}"
@@ -51,7 +52,7 @@ class BadRowsError(DataError):
         self.source = source
         self.problems = problems
         lines = [f"{source}: {len(problems)} bad row{'s' if len(problems) != 1 else ''}"]
-        lines += [f"  {p.describe()}" for p in problems[:_SHOWN]]
+        lines += [f"  {p.describe(source)}" for p in problems[:_SHOWN]]
         if len(problems) > _SHOWN:
             lines.append(f"  ... and {len(problems) - _SHOWN} more")
         if hint:

@@ -2,7 +2,8 @@
 
 Rules (a row breaks a rule -> one `RowProblem` naming its position):
 1. its time can be read, and sits on the timeframe's grid (`_grid`);
-2. open, high, low, close, volume are finite numbers; volume >= 0 (`_values`);
+2. open, high, low, close, volume are finite numbers; prices > 0, volume >= 0
+   (`_values`);
 3. high >= max(open, close) and low <= min(open, close) (`_values`);
 4. its time is later than every earlier row's: a row with the time of an
    earlier row is a duplicate, a row with an earlier time is out of order
@@ -64,6 +65,9 @@ def _values(raw: RawCandles, reasons: dict[int, list[str]]) -> None:
         for i in np.flatnonzero(c["low"] > bottom):
             reasons.setdefault(int(i), []).append(
                 f"low {_fmt(c['low'][i])} is above min(open, close) {_fmt(bottom[i])}")
+        for name in ("open", "high", "low", "close"):          # a price is never 0 or below
+            for i in np.flatnonzero(c[name] <= 0):
+                reasons.setdefault(int(i), []).append(f"{name} {_fmt(c[name][i])} is not positive")
         for i in np.flatnonzero(c["volume"] < 0):
             reasons.setdefault(int(i), []).append(f"volume {_fmt(c['volume'][i])} is negative")
 

@@ -153,11 +153,14 @@ def run_backtest(strategy_path: Path, settings: BacktestSettings, *, json_out: b
     if json_out:
         click.echo(json.dumps({"run_id": run_id, "strategy": strategy.name, "metrics": run.metrics,
                                "trades": records, "timings": timings,
+                               "risk_events": [e.to_record() for e in run.result.risk_events],
                                "gaps_filled": session.market.gaps_filled,
                                "report": str(report_path) if report_path else None}, indent=2, default=str))
         return 0
     from engine.report.terminal import render_summary
     render_summary(run.metrics, console)
+    from engine.report.risk_view import render_risk_events
+    render_risk_events(run.result.risk_events, console)
     if len(run.result.trades) == 0:
         n_signals = sum(int(sig[k].sum()) for sig in run.signals.values() for k in ("entry_long", "entry_short"))
         console.print(f"{n_signals} entry signals on the traded bars, none filled: check the stake against "

@@ -24,6 +24,7 @@ import plotly.offline
 from compiler.timeframes import timeframe_ms
 from engine.data.candles import Candles
 from engine.kernel.trades import EXIT_REASONS, SimResult
+from engine.report.risk_view import risk_events_html
 from engine.metrics.benchmark import buy_and_hold_curve
 from engine.metrics.returns import drawdown_series, equity_curve
 from engine.report.charts import TradeMarks, equity_figure, price_figure
@@ -249,6 +250,7 @@ def write_html_report(path: str | os.PathLike[str], result: SimResult,
 <h2 id="metrics">Metrics</h2>{_cards(metrics)}
 <h2 id="equity-curve">Equity and drawdown</h2>{charts[0] if n_bars else "<p>No bars.</p>"}
 <h2 id="charts">Charts</h2>{"".join(charts[1:])}
+{risk_events_html(result.risk_events)}
 <h2 id="per-symbol">Per symbol</h2>{per_symbol}
 <h2 id="per-exit-reason">Per exit reason</h2>{per_reason_html}
 <h2 id="trades">Trades</h2>{_trade_table(result, currency, max_trade_rows)}

@@ -1,6 +1,7 @@
 """compiler/risk.py: a deployment's risk rules compiled to postfix programs, checked in validate."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,17 @@ def test_example_deployments_risk_rules_compile() -> None:
         assert all(rule.program for rule in dep.risk.rules)
 
     assert with_rules >= 3
+
+
+def test_risk_docs_rule_examples_compile() -> None:
+    """Every rule line of docs/risk.md's examples is valid, and its full example validates."""
+    text = (ROOT / "docs" / "risk.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^\s*- (\{when: .*\})$", text, re.MULTILINE)
+    blocks = re.findall(r"```yaml\n(spec:.*?)```", text, re.DOTALL)
+
+    assert len(lines) >= 7 and len(blocks) == 1
+    rules = "".join(f"      - {line}\n" for line in lines)
+    report = validate_text(_deployment(rules), "d.yaml")
+    assert report.ok, report.diagnostics
+    full = "apiVersion: superbot/v1\nkind: Deployment\nmetadata: {name: d}\n" + blocks[0]
+    assert validate_text(full, str(ROOT / "deployments" / "doc.yaml")).ok

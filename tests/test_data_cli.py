@@ -104,3 +104,57 @@ def test_data_import_missing_path_is_a_usage_error(tmp_path):
 
 def test_data_import_unknown_timeframe_is_a_usage_error(tmp_path):
     assert main(["data", "import", str(tmp_path), "--timeframe", "7m"]) == 2
+
+
+def test_data_list_without_store_shows_the_sample_market_under_its_own_title(tmp_path, monkeypatch, capsys):
+    from engine.data.sample import ensure_sample_market
+
+    monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path))
+    ensure_sample_market()
+
+    assert main(["data", "list"]) == 0
+    out = _out(capsys)
+    assert f"the store {tmp_path / 'market'} is empty" in out
+    assert f"sample market {tmp_path / 'sample-market'} (generated; what `superbot backtest` uses" in out
+    assert out.count("synthetic") == 2                       # BTC/USDT and ETH/USDT
+
+
+def test_data_list_json_without_store_has_the_sample_market_apart(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path))
+
+    assert main(["data", "list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing == {"store": str(tmp_path / "market"), "data": [],
+                       "sample_market": {"store": str(tmp_path / "sample-market"), "data": []}}
+
+
+def test_data_list_before_the_sample_market_exists_says_when_it_is_made(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path))
+
+    assert main(["data", "list"]) == 0
+    assert ("sample market: not generated yet; the first `superbot backtest` without --data writes it to "
+            f"{tmp_path / 'sample-market'}") in _out(capsys)
+
+
+def test_data_synth_too_many_days_is_a_usage_error_naming_the_maximum(tmp_path, capsys):
+    code = main(["data", "synth", "--days", "100000", "--out", str(tmp_path)])
+
+    assert code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--days 100000 of 1m candles would be 144,000,000 candles; at most 2,628,000 are generated at once" in err
+    assert "use --days 1825 or less, or a larger --timeframe" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_data_synth_of_one_candle_says_candle(tmp_path, capsys):
+    assert main(["data", "synth", "--timeframe", "1d", "--days", "1", "--out", str(tmp_path)]) == 0
+    assert _out(capsys).startswith("wrote 1 synthetic BTC/USDT 1d candle 2024-01-01 00:00:00 .. ")
+
+
+def test_data_gaps_of_one_missing_candle_says_candle(tmp_path, capsys):
+    times = T0 + np.array([0, 2], dtype=np.int64) * MIN
+    ones = np.ones(2)
+    CandleStore(tmp_path).write("binance", Candles.from_arrays("BTC/USDT", "1m", times, ones, ones, ones,
+                                                               ones, ones))
+    assert main(["data", "gaps", "--store", str(tmp_path)]) == 0
+    assert "1 candle missing in 1 range" in _out(capsys)

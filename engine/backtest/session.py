@@ -28,6 +28,7 @@ from engine.backtest.settings import BacktestSettings
 from engine.data.errors import DataError, NoDataError
 from engine.data.ticks import infer_price_tick
 from engine.data.timeparse import parse_date
+from engine.data.wording import count
 from engine.kernel.config import KernelConfig, Sizing
 from engine.kernel.simulate import simulate
 from engine.kernel.trades import SimResult
@@ -93,7 +94,7 @@ class BacktestSession:
         out = {}
         for name in per_symbol[0]:
             stacked = np.zeros((self.bars, len(per_symbol)), dtype=bool)
-            for j, (symbol, sig) in enumerate(zip(self.market.symbols, per_symbol)):
+            for j, (symbol, sig) in enumerate(zip(self.market.symbols, per_symbol, strict=True)):
                 stacked[self.market.rows[symbol], j] = sig[name]
             out[name] = stacked
         return out
@@ -175,9 +176,9 @@ def _warmup(strategy: Strategy, overrides: Mapping[str, Any] | None) -> int:
         values = list(p.choices) if p.kind == "choice" else [p.low, p.high] if p.kind in ("int", "float") else []
         candidates.extend({**base, name: v} for v in values)
     warmup = 0
-    for values in candidates:
+    for candidate in candidates:
         try:
-            warmup = max(warmup, compile_strategy(strategy, values).plan.warmup)
+            warmup = max(warmup, compile_strategy(strategy, candidate).plan.warmup)
         except ManifestError:
             continue  # a value the checks already reject (e.g. a non-numeric choice)
     return warmup
@@ -200,6 +201,6 @@ def open_session(strategy: Strategy, settings: BacktestSettings,
     else:  # the first bar at which some symbol has its warm-up behind it
         start_index = min(int(market.rows[s][min(warmup, len(market.rows[s]) - 1)]) for s in market.symbols)
     if start_index >= len(market.time) - 1:
-        raise NoDataError(f"no candles to trade: the data ({len(market.time)} bars) does not reach past "
+        raise NoDataError(f"no candles to trade: the data ({count(len(market.time), 'bar')}) does not reach past "
                           f"the {warmup}-bar warm-up{' and --from ' + settings.start if settings.start else ''}")
     return BacktestSession(strategy, market, settings, start_index), (time.perf_counter() - t0) * 1e3

@@ -25,6 +25,7 @@ from engine.data.names import check_symbol
 from engine.data.store import CandleStore, StoreEntry, read_store_file
 from engine.data.timeparse import format_ms, parse_date
 from engine.data.validation import BAD_ROWS
+from engine.data.wording import count
 from engine.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,7 +81,7 @@ def _problems_json(problems: list[RowProblem] | tuple[RowProblem, ...]) -> list[
 def _print_skipped(problems: list[RowProblem] | tuple[RowProblem, ...]) -> None:
     if not problems:
         return
-    console.print(f"  skipped {len(problems)} bad row{'s' if len(problems) != 1 else ''}:",
+    console.print(f"  skipped {count(len(problems), 'bad row')}:",
                   highlight=False)
     for p in problems[:_LISTED]:
         console.print(f"    {p.describe()}", highlight=False, markup=False)
@@ -106,25 +107,47 @@ def data() -> None:
 @click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")
 @_data_errors
 def list_cmd(store: Path | None, exchange: str | None, json_out: bool) -> None:
-    """What the store holds: symbol, timeframe, first and last candle, rows, gaps."""
+    """What the store holds: symbol, timeframe, first and last candle, rows, gaps.
+
+    Without --store, the sample market (its own store, what `superbot backtest`
+    uses without --data) is listed too, under its own title.
+    """
+    from engine.data.home import sample_store_root
     st = CandleStore(store)
     entries = _select(st.entries(), exchange, [], None)
+    sample = None if store is not None else CandleStore(sample_store_root())
+    sample_entries = _select(sample.entries(), exchange, [], None) if sample is not None else []
     if json_out:
-        click.echo(json.dumps({"store": str(st.root), "data": [_entry_json(e) for e in entries]},
-                              indent=2))
+        out: dict[str, Any] = {"store": str(st.root), "data": [_entry_json(e) for e in entries]}
+        if sample is not None:
+            out["sample_market"] = {"store": str(sample.root),
+                                    "data": [_entry_json(e) for e in sample_entries]}
+        click.echo(json.dumps(out, indent=2))
         return
-    if not entries:
+    if entries:
+        console.print(_entry_table(f"store {st.root}", entries))
+    else:
         console.print(f"the store {st.root} is empty; fill it with `superbot data download`, "
                       "`superbot data import` or `superbot data synth`", highlight=False)
+    if sample is None:
         return
-    table = Table(title=f"store {st.root}")
+    if sample_entries:
+        console.print(_entry_table(f"sample market {sample.root} (generated; what `superbot "
+                                   "backtest` uses without --data)", sample_entries))
+    else:
+        console.print(f"sample market: not generated yet; the first `superbot backtest` without "
+                      f"--data writes it to {sample.root}", highlight=False)
+
+
+def _entry_table(title: str, entries: list[StoreEntry]) -> Table:
+    table = Table(title=title)
     for col, just in (("exchange", "left"), ("symbol", "left"), ("timeframe", "left"),
                       ("first", "left"), ("last", "left"), ("rows", "right"), ("gaps", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for e in entries:
         table.add_row(e.exchange, e.symbol, e.timeframe, format_ms(e.first), format_ms(e.last),
                       f"{e.rows:,}", f"{e.gaps:,}")
-    console.print(table)
+    return table
 
 
 @data.command(short_help="The missing candles of each series, as ranges.")
@@ -144,13 +167,13 @@ def gaps(store: Path | None, exchange: str | None, symbols: tuple[str, ...], tim
     for e in _select(st.entries(), exchange, _symbols(symbols), timeframe):
         step = timeframe_ms(e.timeframe)
         ranges = missing_ranges(read_store_file(e.path))
-        for k, (start, count) in enumerate(ranges):
+        for k, (start, n_missing) in enumerate(ranges):
             if k >= _LISTED and not (show_all or json_out):
                 hidden += 1
                 continue
             rows.append({"exchange": e.exchange, "symbol": e.symbol, "timeframe": e.timeframe,
-                         "from": format_ms(start), "to": format_ms(start + (count - 1) * step),
-                         "missing": count})
+                         "from": format_ms(start), "to": format_ms(start + (n_missing - 1) * step),
+                         "missing": n_missing})
     if json_out:
         click.echo(json.dumps({"store": str(st.root), "gaps": rows}, indent=2))
         return
@@ -165,11 +188,11 @@ def gaps(store: Path | None, exchange: str | None, symbols: tuple[str, ...], tim
                       f"{r['missing']:,}")
     console.print(table)
     if hidden:
-        console.print(f"... and {hidden:,} more ranges (--all or --json shows them)",
+        console.print(f"... and {count(hidden, 'more range')} (--all or --json shows them)",
                       highlight=False)
     else:
         missing = sum(int(r["missing"]) for r in rows)
-        console.print(f"{missing:,} candles missing in {len(rows)} ranges",
+        console.print(f"{count(missing, 'candle')} missing in {count(len(rows), 'range')}",
                       highlight=False)
 
 
@@ -221,7 +244,7 @@ def import_cmd(path: Path, symbol: str | None, timeframe: str | None, exchange: 
                 e = o.merged.entry
                 console.print(f"imported {o.path} -> {e.exchange} {e.symbol} {e.timeframe}: "
                               f"{o.merged.added:,} new, {o.merged.replaced:,} replaced; store holds "
-                              f"{e.rows:,} candles {format_ms(e.first)} .. {format_ms(e.last)}, "
+                              f"{count(e.rows, 'candle')} {format_ms(e.first)} .. {format_ms(e.last)}, "
                               f"{e.gaps:,} missing", highlight=False)
             for note in o.notes:
                 console.print(f"{o.path}: {note}", highlight=False)
@@ -296,10 +319,10 @@ def download(exchange_id: str, symbols: tuple[str, ...], timeframes: tuple[str, 
             "skipped_rows": _problems_json(r.skipped)} for r in results]}, indent=2))
         return
     for r in results:
-        held = (f"store holds {r.entry.rows:,} candles {format_ms(r.entry.first)} .. "
+        held = (f"store holds {count(r.entry.rows, 'candle')} {format_ms(r.entry.first)} .. "
                 f"{format_ms(r.entry.last)}, {r.entry.gaps:,} missing" if r.entry else "nothing stored")
-        console.print(f"{exchange.id} {r.symbol} {r.timeframe}: {r.added:,} new candles in "
-                      f"{r.requests} requests; {held}", highlight=False)
+        console.print(f"{exchange.id} {r.symbol} {r.timeframe}: {count(r.added, 'new candle')} in "
+                      f"{count(r.requests, 'request')}; {held}", highlight=False)
         _print_skipped(r.skipped)
 
 
@@ -320,12 +343,17 @@ def synth(symbol: str, timeframe: str, days: float, seed: int, start: str,
     volume that follows volatility. The same options give the same candles.
     """
     from engine.data.sample import write_synthetic
-    from engine.data.synth import SynthSpec
+    from engine.data.synth import MAX_ROWS, SynthSpec, max_days
     sym = _symbols((symbol,))[0]
     _date(start, "--start")
+    if days > max_days(timeframe):
+        rows = int(days * 86_400_000 // timeframe_ms(timeframe))
+        raise UsageError(f"--days {days:g} of {timeframe} candles would be {rows:,} candles; at most "
+                         f"{MAX_ROWS:,} are generated at once", location="--days",
+                         hint=f"use --days {max_days(timeframe):g} or less, or a larger --timeframe")
     st = CandleStore(store)
     path = write_synthetic(st, SynthSpec(sym, timeframe, days, seed, start))
     e = st.entry("synthetic", sym, timeframe)
     assert e is not None
-    console.print(f"wrote {e.rows:,} synthetic {sym} {timeframe} candles "
+    console.print(f"wrote {count(e.rows, f'synthetic {sym} {timeframe} candle')} "
                   f"{format_ms(e.first)} .. {format_ms(e.last)} to {path}", highlight=False)

@@ -12,6 +12,7 @@ import numpy as np
 from compiler.timeframes import timeframe_ms
 from dsl.errors import UserError
 from engine.data.candles import Candles
+from engine.data.wording import count
 
 __all__ = ["GAP_POLICIES", "GapError", "count_gaps", "fill_gaps", "missing_ranges"]
 
@@ -49,7 +50,8 @@ def fill_gaps(candles: Candles, policy: str = "fill") -> tuple[Candles, int]:
     if missing == 0 or policy == "drop":
         return candles, missing
     if policy == "error":
-        raise GapError(f"{candles.symbol} {candles.timeframe}: {missing} candles are missing")
+        raise GapError(f"{candles.symbol} {candles.timeframe}: {count(missing, 'candle')} "
+                       f"{'is' if missing == 1 else 'are'} missing")
     step = timeframe_ms(candles.timeframe)
     slot = (candles.time - candles.time[0]) // step
     n = int(slot[-1]) + 1

@@ -32,7 +32,7 @@ from engine.data.candles import Candles
 from engine.data.names import check_symbol
 from engine.data.timeparse import parse_date
 
-__all__ = ["DEFAULT_START", "SYNTH_EXCHANGE", "SynthSpec", "synth_candles"]
+__all__ = ["DEFAULT_START", "MAX_ROWS", "SYNTH_EXCHANGE", "SynthSpec", "max_days", "synth_candles"]
 
 SYNTH_EXCHANGE = "synthetic"
 DEFAULT_START = "2024-01-01"
@@ -42,6 +42,14 @@ _PROFILES = {"BTC": (42_000.0, 0.55, 12.0), "ETH": (2_300.0, 0.70, 180.0),
              "SOL": (100.0, 0.95, 4_000.0), "BNB": (310.0, 0.60, 600.0)}
 _DEFAULT_PROFILE = (100.0, 0.80, 5_000.0)
 VERSION = "1"   # bump when the generator changes, so cached samples are regenerated
+# Generation holds about 30 float64 arrays of the series' length at once (~250 bytes a
+# candle): five years of 1m candles peak near 700 MB. Longer series are refused, not swapped.
+MAX_ROWS = 5 * _MINUTES_PER_YEAR
+
+
+def max_days(timeframe: str) -> float:
+    """The most days of `timeframe` candles one call generates (MAX_ROWS candles)."""
+    return MAX_ROWS * timeframe_ms(timeframe) / 86_400_000
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,9 @@ def synth_candles(symbol: str = "BTC/USDT", timeframe: str = "1m", days: float =
     t0 = parse_date(spec.start) if isinstance(start, str) else int(start)
     t0 -= t0 % step if step <= 86_400_000 else 0
     n = int(days * 86_400_000 // step)
+    if n > MAX_ROWS:
+        raise ValueError(f"{days:g} days of {timeframe} candles are {n:,} candles; at most "
+                         f"{MAX_ROWS:,} ({max_days(timeframe):g} days of {timeframe}) are generated at once")
     bar_min = step / 60_000
     rng = _rng(spec)
     time = t0 + np.arange(n, dtype=np.int64) * step

@@ -268,11 +268,15 @@ def test_two_workers_share_one_postgresql_study_without_duplicates(tmp_path: Pat
                for _ in range(2)]
     outputs = [w.communicate(timeout=300) for w in workers]
     assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outputs]
-    shared = optuna.load_study(study_name=f"{study}.exit", storage=PG_URL)
-    done = [t for t in shared.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert len(done) == 21
-    assert sorted(t.params["sell"] for t in done) == list(range(60, 81))
-    optuna.delete_study(study_name=f"{study}.exit", storage=PG_URL)
+    storage = optuna.storages.RDBStorage(PG_URL)
+    try:
+        shared = optuna.load_study(study_name=f"{study}.exit", storage=storage)
+        done = [t for t in shared.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        assert len(done) == 21
+        assert sorted(t.params["sell"] for t in done) == list(range(60, 81))
+        optuna.delete_study(study_name=f"{study}.exit", storage=storage)
+    finally:
+        storage.engine.dispose()  # pooled connections closed here, not by the garbage collector (ResourceWarning)
 
 
 @pytest.mark.parametrize("name", ["sharpe", "sortino", "calmar", "profit", "profit_factor", "expectancy"])

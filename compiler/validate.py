@@ -128,9 +128,25 @@ def _validate(file: str, load) -> FileReport:  # type: ignore[no-untyped-def]
     report = FileReport(file)
     for doc in load(out):
         _check_document(doc, out, report)
-    unique = {(d.pos, d.code, d.message): d for d in out.items}  # a list's timeframe is checked per side
-    report.diagnostics = sorted(unique.values(), key=lambda d: (d.pos.line, d.pos.column, d.code))
+    report.diagnostics = _ordered(out.items)
     return report
+
+
+def _ordered(items: list[Diagnostic]) -> list[Diagnostic]:
+    """By position, duplicates dropped (a list's timeframe is checked per side); a note stays after its error."""
+    groups: list[list[Diagnostic]] = []
+    seen: set[tuple[Pos, str, str]] = set()
+    for d in items:
+        key = (d.pos, d.code, d.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        if d.severity is Severity.NOTE and groups:
+            groups[-1].append(d)
+        else:
+            groups.append([d])
+    groups.sort(key=lambda g: (g[0].pos.line, g[0].pos.column, g[0].code))
+    return [d for g in groups for d in g]
 
 
 def validate_paths(paths: Iterable[str | Path]) -> tuple[list[FileReport], list[str]]:

@@ -15,9 +15,10 @@ from dsl.errors import UserError
 __all__ = ["Collector", "Diagnostic", "ManifestError", "Pos", "Severity"]
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 (a str mixin keeps `severity == "error"` working for callers)
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"  # more about the error before it, e.g. where an unclosed bracket opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,9 @@ class Collector:
         self, pos: Pos, code: str, message: str, hint: str | None = None, path: str = ""
     ) -> None:
         self.items.append(Diagnostic(self.file, pos, code, message, hint, Severity.WARNING, path))
+
+    def note(self, pos: Pos, code: str, message: str, hint: str | None = None, path: str = "") -> None:
+        self.items.append(Diagnostic(self.file, pos, code, message, hint, Severity.NOTE, path))
 
     def extend(self, diagnostics: list[Diagnostic]) -> None:
         self.items.extend(diagnostics)

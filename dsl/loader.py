@@ -14,18 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.composer import ReusedAnchorWarning
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
+from dsl.bounded_yaml import MAX_ALIAS_VALUES, MAX_DEPTH, MAX_FILE_BYTES, AliasRef, NestingError, bounded_yaml
 from dsl.diagnostics import Collector, Pos
 
 __all__ = ["Document", "SourceMap", "load_file", "load_text", "path_text", "substitute_env"]
 
 YamlPath = tuple[str | int, ...]
-MAX_DEPTH = 64  # deeper documents would exhaust the recursion of later stages
 
 
 def path_text(path: YamlPath) -> str:
@@ -46,6 +44,11 @@ class SourceMap:
     values: dict[YamlPath, Pos] = field(default_factory=dict)
     keys: dict[YamlPath, Pos] = field(default_factory=dict)
     content: dict[YamlPath, Pos] = field(default_factory=dict)
+    rejected: set[YamlPath] = field(default_factory=set)  # left empty after a loading error
+
+    def is_rejected(self, path: YamlPath) -> bool:
+        """True when the loader reported the value at `path` (or around it) and left it empty."""
+        return any(path[:n] in self.rejected for n in range(len(path) + 1)) if self.rejected else False
 
     def value(self, path: YamlPath) -> Pos:
         """Position of the value at `path`, or of its closest known ancestor."""
@@ -109,73 +112,152 @@ def _scalar(node: ScalarNode) -> Any:
     return text
 
 
-def _build(node: Node, path: YamlPath, smap: SourceMap, out: Collector, active: set[int]) -> Any:
-    smap.values[path] = _pos(node)
-    if len(path) > MAX_DEPTH:
-        out.error(_pos(node), "E006", f"the document is nested more than {MAX_DEPTH} levels deep",
-                  "flatten it: combine conditions with fewer all:/any: levels", path_text(path))
+class _AliasBudgetExceeded(Exception):
+    """Aliases of a document expand past MAX_ALIAS_VALUES; `pos` is the alias that crossed it."""
+
+    def __init__(self, pos: Pos):
+        super().__init__(pos)
+        self.pos = pos
+
+
+class _Builder:
+    """Plain data from one document's node graph, with every position kept.
+
+    An alias's values are charged to a budget per document (an alias inside an
+    alias counts each time it is expanded), so a "billion laughs" file stops
+    at the alias that crosses `MAX_ALIAS_VALUES` instead of filling memory.
+    """
+
+    def __init__(self, smap: SourceMap, out: Collector):
+        self.smap, self.out = smap, out
+        self.active: set[int] = set()     # nodes being built: an alias to one of them is recursive
+        self.alias_values = 0
+        self.expanding: list[Pos] = []    # aliases being expanded, outermost first
+
+    def reject(self, path: YamlPath) -> None:
+        """The value at `path` was reported here and left empty: later stages stay silent on it."""
+        self.smap.rejected.add(path)
+
+    def build(self, node: Node | AliasRef, path: YamlPath) -> Any:
+        if isinstance(node, AliasRef):
+            alias_pos = Pos(node.line + 1, node.column + 1)
+            if id(node.target) in self.active:  # a recursive alias would loop forever
+                self.smap.values[path] = alias_pos
+                self.out.error(alias_pos, "E002", "recursive YAML alias",
+                               "remove the alias that refers to itself", path_text(path))
+                self.reject(path)
+                return None
+            self.expanding.append(alias_pos)
+            try:
+                value = self.build(node.target, path)
+            finally:
+                self.expanding.pop()
+            self.smap.values[path] = alias_pos  # point at the alias, where the user wrote the value
+            return value
+        if self.expanding:
+            self.alias_values += 1
+            if self.alias_values > MAX_ALIAS_VALUES:
+                raise _AliasBudgetExceeded(self.expanding[0])
+        self.smap.values[path] = _pos(node)
+        if len(path) > MAX_DEPTH:
+            self.out.error(_pos(node), "E006", f"the document is nested more than {MAX_DEPTH} levels deep",
+                           "flatten it: combine conditions with fewer all:/any: levels", path_text(path))
+            self.reject(path)
+            return None
+        if isinstance(node, ScalarNode):
+            if node.style in ("'", '"'):
+                self.smap.content[path] = _pos(node).shifted(1)
+            return _scalar(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
         return None
-    if isinstance(node, ScalarNode):
-        if node.style in ("'", '"'):
-            smap.content[path] = _pos(node).shifted(1)
-        return _scalar(node)
-    if id(node) in active:  # a recursive alias would loop forever
-        out.error(_pos(node), "E002", "recursive YAML alias", "remove the alias that refers to itself")
-        return None
-    active.add(id(node))
-    try:
-        if isinstance(node, SequenceNode):
-            return [_build(item, (*path, i), smap, out, active) for i, item in enumerate(node.value)]
-        if isinstance(node, MappingNode):
-            result: dict[Any, Any] = {}
-            first_seen: dict[Any, Pos] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, ScalarNode):
-                    out.error(_pos(key_node), "E003", "a mapping key must be a plain value",
-                              "use a string key")
-                    continue
-                key = _scalar(key_node)
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    out.error(_pos(key_node), "E003", "YAML merge keys ('<<') are not supported",
-                              "write the keys out")
-                    continue
-                key = key if isinstance(key, (str, int, float, bool)) else str(key)
-                if isinstance(key, bool) or key is None:
-                    key = str(key_node.value)
-                kpos = _pos(key_node)
-                if key in first_seen:
-                    prev = first_seen[key]
-                    out.error(kpos, "E004", f"duplicate key '{key}' (first defined at line {prev.line})",
-                              "remove one of the two keys", path_text((*path, key)))
-                    continue
-                first_seen[key] = kpos
-                smap.keys[(*path, key)] = kpos
-                result[key] = _build(value_node, (*path, key), smap, out, active)
-            return result
-    finally:
-        active.discard(id(node))
-    return None
+
+    def mapping(self, node: MappingNode, path: YamlPath) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        first_seen: dict[Any, Pos] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, AliasRef):
+                key_node = key_node.target
+            if not isinstance(key_node, ScalarNode):
+                self.out.error(_pos(key_node), "E003", "a mapping key must be a plain value",
+                               "use a string key")
+                continue
+            key = _scalar(key_node)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.out.error(_pos(key_node), "E003", "YAML merge keys ('<<') are not supported",
+                               "write the keys out")
+                continue
+            key = key if isinstance(key, (str, int, float, bool)) else str(key)
+            if isinstance(key, bool) or key is None:
+                key = str(key_node.value)
+            kpos = _pos(key_node)
+            if key in first_seen:
+                prev = first_seen[key]
+                self.out.error(kpos, "E004", f"duplicate key '{key}' (first defined at line {prev.line})",
+                               "remove one of the two keys", path_text((*path, key)))
+                continue
+            first_seen[key] = kpos
+            self.smap.keys[(*path, key)] = kpos
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+
+_OPENERS = {"flow sequence": "[", "flow mapping": "{", "quoted scalar": "quote"}
+
+
+def _syntax_error(exc: MarkedYAMLError, text: str, out: Collector) -> None:
+    """A YAML syntax error at the place it was found, and a note where the unclosed part began."""
+    mark = exc.problem_mark or exc.context_mark
+    problem = (exc.problem or exc.context or "invalid YAML").strip()
+    context, opened = (exc.context or "").strip(), exc.context_mark
+    if mark is not None and mark.index >= len(text.rstrip()) and context and opened is not None:
+        # the file ended inside a quote or a bracket: point at where that began
+        mark, problem, opened = opened, f"{problem} {context} that starts here", None
+    pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
+    hint = "check indentation, quotes and brackets around this place"
+    if "found character '\\t'" in problem:
+        hint = "indent with spaces: YAML does not allow tabs for indentation"
+    elif "'${'" in problem or (problem.startswith("found unexpected ':'") and "${" in _line(text, pos.line)):
+        hint = "quote a value holding ${NAME}: '${NAME}' (in a flow mapping {...}, '{' and '}' are YAML)"
+    out.error(pos, "E001", f"YAML syntax error: {problem}", hint)
+    opener = next((o for c, o in _OPENERS.items() if context.endswith(c)), None)
+    if opened is not None and opener is not None and (opened.line, opened.column) != (mark.line, mark.column):
+        what = f"'{opener}'" if opener != "quote" else "quoted string"
+        out.note(Pos(opened.line + 1, opened.column + 1), "E001",
+                 f"the {what} that is not closed starts here", f"close it before line {pos.line}")
+
+
+def _line(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def load_text(text: str, file: str, out: Collector) -> list[Document]:
     """Every document of a YAML stream; syntax errors become diagnostics."""
-    yaml = YAML(typ="rt")
+    if len(text) > MAX_FILE_BYTES:
+        _too_large(out)
+        return []
+    yaml = bounded_yaml()
     docs: list[Document] = []
     try:
         with warnings.catch_warnings():  # YAML 1.2 allows redefining an anchor; no stderr noise
             warnings.simplefilter("ignore", ReusedAnchorWarning)
             nodes = list(yaml.compose_all(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = (exc.problem or exc.context or "invalid YAML").strip()
-        if mark is not None and mark.index >= len(text.rstrip()) and exc.context and exc.context_mark:
-            # the file ended inside a quote or a bracket: point at where that began
-            mark, problem = exc.context_mark, f"{problem} {exc.context.strip()} that starts here"
-        pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
-        out.error(pos, "E001", f"YAML syntax error: {problem}",
-                  "check indentation, quotes and brackets around this place")
+    except NestingError as exc:
+        mark = exc.problem_mark
+        out.error(Pos(mark.line + 1, mark.column + 1), "E006", str(exc.problem),
+                  "flatten it: combine conditions with fewer all:/any: levels")
         return docs
-    except RecursionError:
+    except MarkedYAMLError as exc:
+        _syntax_error(exc, text, out)
+        return docs
+    except RecursionError:  # cannot happen within MAX_DEPTH; kept so that it never becomes a traceback
         out.error(Pos(1, 1), "E006", f"the document is nested more than {MAX_DEPTH} levels deep",
                   "flatten it: combine conditions with fewer all:/any: levels")
         return docs
@@ -192,19 +274,41 @@ def load_text(text: str, file: str, out: Collector) -> list[Document]:
         if node is None or (isinstance(node, ScalarNode) and node.value == "" and not node.style):
             continue  # an empty document, e.g. after a trailing `---`
         smap = SourceMap()
-        data = _build(node, (), smap, out, set())
+        try:
+            data = _Builder(smap, out).build(node, ())
+        except _AliasBudgetExceeded as exc:
+            out.error(exc.pos, "E008", f"YAML aliases in this document expand to more than "
+                      f"{MAX_ALIAS_VALUES} values", "write the repeated part out, or alias fewer nested aliases")
+            continue  # the document is dropped: its other problems would be noise
         docs.append(Document(file, index, data, smap, _pos(node)))
     return docs
 
 
+def _too_large(out: Collector) -> None:
+    out.error(Pos(1, 1), "E007", f"the file is larger than {MAX_FILE_BYTES // 1024} KiB, the limit for a manifest",
+              "split it into several files (a strategy is a few KB)")
+
+
 def load_file(path: Path | str, out: Collector) -> list[Document]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        out.error(Pos(1, 1), "E001", f"file is not UTF-8 text ({exc.reason})", "save it as UTF-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # never more: the file may be huge
+    except IsADirectoryError:
+        out.error(Pos(1, 1), "E005", "cannot read file: it is a directory", "give a manifest file")
         return []
     except OSError as exc:
         out.error(Pos(1, 1), "E005", f"cannot read file: {exc.strerror}", "check the path")
+        return []
+    if len(raw) > MAX_FILE_BYTES:
+        _too_large(out)
+        return []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[:exc.start].decode("utf-8")
+        pos = Pos(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        out.error(pos, "E001", f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x} here is not valid UTF-8 "
+                  f"({exc.reason})", "save the file as UTF-8")
         return []
     return load_text(text, str(path), out)
 

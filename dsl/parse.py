@@ -284,6 +284,8 @@ class _ConditionReader:
 
     def term(self, value: Any, path: YamlPath) -> ast.Expr | None:
         pos = self.smap.value(path)
+        if value is None and self.smap.is_rejected(path):
+            return None  # the loader reported it (a recursive alias, too deep): no second error
         if isinstance(value, bool) or value is None:
             self.error(pos, "P002", f"a condition term was {value!r}",
                        "write a number, a column, an indicator or a $param", path)
@@ -304,6 +306,8 @@ class _ConditionReader:
             return self.list_form(value, path)
         if isinstance(value, dict):
             return self.block(value, path)
+        if value is None and self.smap.is_rejected(path):
+            return None  # the loader reported it (a recursive alias, too deep): no second error
         self.error(pos, "P002", f"a condition was {value!r}",
                    "write [lhs, op, rhs], a string such as 'rsi_14 < 30', or an all:/any:/not: block", path)
         return None

@@ -14,7 +14,7 @@ from superbot import main
 ROOT = Path(__file__).resolve().parent.parent
 BAD = "tests/invalid/unknown_indicator.yaml"        # C001 at 8:13
 WARN = "tests/invalid/unused_param.yaml"            # W001 at 8:5
-_TEXT_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning)"
+_TEXT_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning|note)"
                         r"\[(?P<code>[A-Z]\d{3})\]: (?P<message>.+)$")
 
 
@@ -213,7 +213,8 @@ def test_user_errors_never_print_a_traceback(tmp_path: Path) -> None:
 
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
-    assert f"{tmp_path / 'binary.yaml'}:1:1: error[E001]: file is not UTF-8 text" in done.stdout
+    assert (f"{tmp_path / 'binary.yaml'}:1:1: error[E001]: the file is not UTF-8 text: "
+            "byte 0xff here is not valid UTF-8 (invalid start byte)") in done.stdout
     assert re.search(r"\n\d+ files checked: \d+ errors, \d+ warnings\n\Z", done.stdout)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from compiler.validate import validate_file, validate_text
-from dsl.diagnostics import Collector, Pos
+from dsl.diagnostics import Collector, Pos, Severity
 from dsl.loader import Document, load_file, load_text, path_text, substitute_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,10 +103,13 @@ def test_duplicate_key_in_a_flow_mapping_is_reported() -> None:
 def test_syntax_error_becomes_a_positioned_diagnostic() -> None:
     docs, out = _load("a: [1, 2\nb: 3\n")
 
-    (diag,) = out.items
+    (diag, note) = out.items
     assert docs == []
     assert (diag.code, diag.line, diag.column) == ("E001", 2, 2)
     assert diag.message == "YAML syntax error: expected ',' or ']', but got ':'"
+    assert (note.severity, note.line, note.column) == (Severity.NOTE, 1, 4)
+    assert note.message == "the '[' that is not closed starts here"
+    assert note.hint == "close it before line 2"
 
 
 def test_missing_file_is_a_diagnostic(tmp_path: Path) -> None:

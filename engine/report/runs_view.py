@@ -18,6 +18,7 @@ from engine.report.display import (
     quote_currency,
     sign,
 )
+from engine.report.fit import Cell, Col, fitted_table
 from engine.report.terminal import render_summary
 from engine.store.compare import MEASUREMENTS, Comparison
 from engine.store.records import Run, RunSummary
@@ -34,21 +35,20 @@ def _range(run: RunSummary) -> str:
 
 
 def render_run_list(runs: Sequence[RunSummary], console: Console) -> None:
-    """One row per kept run, newest first (the order `list_runs` returns)."""
+    """One row per kept run, newest first (the order `list_runs` returns); ids and figures never cut."""
     if not runs:
         console.print("No backtest runs kept yet; `superbot backtest STRATEGY.yaml` "
                       "keeps each run.")
         return
-    table = Table(title=f"Backtest runs ({len(runs)})", title_justify="left")
-    for label, justify in (("ID", "left"), ("Created (UTC)", "left"), ("Strategy", "left"),
-                           ("TF", "left"), ("Symbols", "left"), ("Data", "left"),
-                           ("Trades", "right"), ("Return", "right"), ("Sharpe", "right"),
-                           ("Max DD", "right")):
-        table.add_column(label, justify=justify)  # type: ignore[arg-type]
+    cols = [Col("ID", keep=True, style="cyan"), Col("Created (UTC)", keep=True, drop=2),
+            Col("Strategy"), Col("TF", keep=True), Col("Symbols", drop=1), Col("Data", keep=True, drop=3),
+            Col("Trades", "right", keep=True), Col("Return", "right", keep=True),
+            Col("Sharpe", "right", keep=True), Col("Max DD", "right", keep=True)]
+    rows: list[list[Cell]] = []
     for run in runs:
         ret = run.total_return
-        table.add_row(
-            Text(run.id[:SHORT_ID], style="cyan"),
+        rows.append([
+            run.id[:SHORT_ID],
             run.created_at.strftime("%Y-%m-%d %H:%M"),
             run.strategy_name,
             run.timeframe,
@@ -59,28 +59,41 @@ def render_run_list(runs: Sequence[RunSummary], console: Console) -> None:
                  style="green" if ret and ret > 0 else "red" if ret and ret < 0 else ""),
             format_value(run.sharpe, "ratio"),
             format_value(run.max_drawdown, "pct"),
-        )
+        ])
+    table, _ = fitted_table(console, cols, rows, title=f"Backtest runs ({len(runs)})", title_justify="left")
     console.print(table)
 
 
-def trades_table(run: Run, limit: int | None = 20) -> Table:
-    """The run's trades (the last `limit` when there are more)."""
+def trades_table(run: Run, limit: int | None = 20, console: Console | None = None) -> Table:
+    """The run's trades (the last `limit` when there are more); below 110 columns entry and exit share a cell."""
     trades = run.trades if limit is None else run.trades[-limit:]
     shown = f"last {len(trades)} of {len(run.trades)}" if len(trades) < len(run.trades) \
         else str(len(run.trades))
-    table = Table(title=f"Trades ({shown})", title_justify="left")
-    for label in ("Symbol", "Side", "Entry (UTC)", "Exit (UTC)", "Entry price", "Exit price",
-                  "Profit", "Exit reason"):
-        table.add_column(label, justify="right" if "price" in label or label == "Profit"
-                         else "left")
+    stacked = console is not None and console.width < _TRADES_WIDE
+    if stacked:  # entry over exit: the times and prices stay whole at 80 columns
+        cols = [Col("Symbol", keep=True), Col("Side", drop=1), Col("Entry / exit (UTC)", keep=True),
+                Col("Entry / exit price", "right", keep=True), Col("Profit", "right", keep=True),
+                Col("Exit reason")]
+    else:
+        cols = [Col("Symbol", keep=True), Col("Side"), Col("Entry (UTC)", keep=True), Col("Exit (UTC)", keep=True),
+                Col("Entry price", "right", keep=True), Col("Exit price", "right", keep=True),
+                Col("Profit", "right", keep=True), Col("Exit reason")]
+    rows: list[list[Cell]] = []
     for t in trades:
         ratio = t["profit_ratio"]
-        table.add_row(t["symbol"], t["side"], format_value(t["entry_time"], "time"),
-                      format_value(t["exit_time"], "time"), f"{t['entry_price']:.8g}",
-                      f"{t['exit_price']:.8g}",
-                      Text(format_value(ratio, "spct"), style="green" if ratio > 0 else "red"),
-                      t["exit_reason"])
+        profit = Text(format_value(ratio, "spct"), style="green" if ratio > 0 else "red")
+        entry, exit_ = format_value(t["entry_time"], "time"), format_value(t["exit_time"], "time")
+        p_in, p_out = f"{t['entry_price']:.8g}", f"{t['exit_price']:.8g}"
+        if stacked:
+            rows.append([t["symbol"], t["side"], f"{entry}\n{exit_}", f"{p_in}\n{p_out}", profit, t["exit_reason"]])
+        else:
+            rows.append([t["symbol"], t["side"], entry, exit_, p_in, p_out, profit, t["exit_reason"]])
+    table, _ = fitted_table(console or Console(width=_TRADES_WIDE), cols, rows, title=f"Trades ({shown})",
+                            title_justify="left")
     return table
+
+
+_TRADES_WIDE = 110  # columns the one-line trade rows need
 
 
 def render_run(run: Run, console: Console, *, trades: int | None = 20) -> None:
@@ -104,7 +117,7 @@ def render_run(run: Run, console: Console, *, trades: int | None = 20) -> None:
     console.print()
     render_summary(run.metrics, console)
     if run.trades and trades != 0:
-        console.print(trades_table(run, trades))
+        console.print(trades_table(run, trades, console))
 
 
 def _delta_text(delta: float | None, field: Field) -> Text:
@@ -129,31 +142,29 @@ def render_comparison(comparison: Comparison, console: Console) -> None:
     """Headline metrics of A and B with B - A, input notes and parameter changes."""
     a, b = comparison.a, comparison.b
     currency = quote_currency(a.symbols) if a.symbols == b.symbols else ""
-    table = Table(title=f"Compare {a.id[:SHORT_ID]} (A) → {b.id[:SHORT_ID]} (B)",
-                  title_justify="left")
-    table.add_column("Metric", style="bold")
-    table.add_column(f"A {a.id[:SHORT_ID]}", justify="right")
-    table.add_column(f"B {b.id[:SHORT_ID]}", justify="right")
-    table.add_column("B - A", justify="right")
     deltas = {m.key: m for m in comparison.metrics}
+    rows: list[list[Cell]] = []
     for field in headline_fields():
         va, vb = a.metrics.get(field.key), b.metrics.get(field.key)
         delta = deltas[field.key].delta if field.key in deltas else None
-        table.add_row(field.label, format_value(va, field.kind, currency),
-                      format_value(vb, field.kind, currency), _delta_text(delta, field))
+        rows.append([field.label, format_value(va, field.kind, currency),
+                     format_value(vb, field.kind, currency), _delta_text(delta, field)])
+    cols = [Col("Metric", style="bold"), Col(f"A {a.id[:SHORT_ID]}", "right", keep=True),
+            Col(f"B {b.id[:SHORT_ID]}", "right", keep=True), Col("B - A", "right", keep=True)]
+    table, _ = fitted_table(console, cols, rows, title=f"Compare {a.id[:SHORT_ID]} (A) → {b.id[:SHORT_ID]} (B)",
+                            title_justify="left")
     console.print(f"[bold]A[/] {a.strategy_name} · {a.timeframe} · {_range(a)}   "
                   f"[bold]B[/] {b.strategy_name} · {b.timeframe} · {_range(b)}")
     for note in comparison.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(table)
     if comparison.params:
-        params = Table(title="Parameter changes", title_justify="left")
-        for label in ("", "Param", "A", "B"):
-            params.add_column(label)
-        for change in comparison.params:
-            params.add_row(change.op, change.path,
-                           "" if change.op == "+" else str(change.old),
-                           "" if change.op == "-" else str(change.new))
+        changes: list[list[Cell]] = [[change.op, change.path, "" if change.op == "+" else str(change.old),
+                                      "" if change.op == "-" else str(change.new)]
+                                     for change in comparison.params]
+        params, _ = fitted_table(console, [Col("", keep=True), Col("Param"), Col("A", keep=True),
+                                           Col("B", keep=True)], changes,
+                                 title="Parameter changes", title_justify="left")
         console.print(params)
     else:
         console.print("Same parameters.")

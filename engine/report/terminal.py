@@ -21,6 +21,7 @@ from engine.report.display import (
     metric_text,
     quote_currency,
 )
+from engine.report.fit import Cell, Col, fitted_table
 from engine.report.money import format_money
 
 __all__ = ["WIDE", "group_table", "headline_table", "render_summary", "styled"]
@@ -59,21 +60,24 @@ def headline_table(metrics: Mapping[str, Any], title: str | None = None,
 
 
 def group_table(title: str, key_label: str, groups: Mapping[str, Mapping[str, Any]],
-                currency: str = "", *, buy_and_hold: bool = False) -> Table:
-    """One row per symbol or exit reason."""
-    table = Table(title=title, title_justify="left")
-    table.add_column(key_label, style="bold", no_wrap=True)
-    columns = list(GROUP_COLUMNS)
+                currency: str = "", *, buy_and_hold: bool = False, console: Console | None = None) -> Table:
+    """One row per symbol or exit reason; at `console`'s width no figure is cut (engine/report/fit.py)."""
+    fields = list(GROUP_COLUMNS)
     if buy_and_hold:
-        columns.append(Field("buy_and_hold_return", "Buy & hold", "spct", None))
-    for field in columns:  # the currency goes in the header, so cells stay one line
-        unit = f" ({currency})" if currency and field.kind == "money" else ""
-        table.add_column(field.label + unit, justify="right")
-    for name, row in groups.items():
-        table.add_row(name, *(styled(format_money(row.get(f.key), currency, suffix=False)
-                                     if f.kind == "money" else format_value(row.get(f.key), f.kind),
-                                     row.get(f.key), f) for f in columns))
+        fields.append(Field("buy_and_hold_return", "Buy & hold", "spct", None))
+    # the currency goes in the header, so cells stay one line; durations go first when narrow
+    cols = [Col(key_label, style="bold", keep=True)] + [
+        Col(f.label + (f" ({currency})" if currency and f.kind == "money" else ""), "right", keep=True,
+            drop=_GROUP_DROP.get(f.key, 0)) for f in fields]
+    rows: list[list[Cell]] = [[name, *(styled(format_money(row.get(f.key), currency, suffix=False)
+                            if f.kind == "money" else format_value(row.get(f.key), f.kind),
+                            row.get(f.key), f) for f in fields)]
+            for name, row in groups.items()]
+    table, _ = fitted_table(console or Console(width=WIDE), cols, rows, title=title, title_justify="left")
     return table
+
+
+_GROUP_DROP = {"avg_trade_duration_s": 3, "total_profit_ratio": 2, "avg_profit_ratio": 1}
 
 
 def _heading(metrics: Mapping[str, Any]) -> str:
@@ -99,9 +103,9 @@ def render_summary(metrics: Mapping[str, Any], console: Console) -> None:
     per_symbol = metrics.get("per_symbol") or {}
     if per_symbol:
         console.print(group_table("Per symbol", "Symbol", per_symbol, currency,
-                                  buy_and_hold=True))
+                                  buy_and_hold=True, console=console))
     per_reason = metrics.get("per_exit_reason") or {}
     if per_reason:
-        console.print(group_table("Per exit reason", "Exit reason", per_reason, currency))
+        console.print(group_table("Per exit reason", "Exit reason", per_reason, currency, console=console))
     if not metrics.get("n_trades"):
         console.print("[yellow]No trades on this data.[/]")

@@ -262,7 +262,10 @@ def check_risk(doc: Document, out: Collector) -> RiskPolicy | None:
             out.error(pos, "R001", message, hint, _path)
 
         compiled = _program(cond, report)
-        action, pause_ms, problem = _action(rule.get("then"), rule.get("for"))
+        then, for_ = rule.get("then"), rule.get("for")
+        if then not in (*ACTIONS, *ACTION_ALIASES) or (for_ is not None and duration_ms(str(for_)) is None):
+            continue  # the schema has reported it (enum, duration pattern)
+        action, pause_ms, problem = _action(then, for_)
         if problem is not None:
             key = (*where, problem[0])
             out.error(doc.source.value(key), "R002", problem[1], problem[2], path_text(key))

@@ -143,3 +143,11 @@ def test_risk_docs_rule_examples_compile() -> None:
     assert report.ok, report.diagnostics
     full = "apiVersion: superbot/v1\nkind: Deployment\nmetadata: {name: d}\n" + blocks[0]
     assert validate_text(full, str(ROOT / "deployments" / "doc.yaml")).ok
+
+
+def test_validate_reports_a_bad_action_or_duration_once() -> None:
+    report = validate_text(_deployment("      - {when: 'drawdown > 0.1', then: hault}\n"
+                                       "      - {when: 'drawdown > 0.1', then: pause, for: 4x}\n"
+                                       "      - {when: 'drawdown > 0.1', then: alert, for: 4h}\n"), "d.yaml")
+
+    assert [(d.code, d.line) for d in report.diagnostics] == [("S003", 11), ("S005", 12), ("R002", 13)]

@@ -1,6 +1,7 @@
 """Kept backtest runs: SQLite in a temporary directory, and the real PostgreSQL server."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import uuid
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 import sqlalchemy
 
-from engine.kernel.trades import EXIT_REASONS, SimResult, Trades
+from engine.kernel.trades import EXIT_REASONS, RECORD_FIELDS, TRADE_FIELDS, SimResult, Trades
 from engine.metrics import compute_metrics
 from engine.store import (
     AmbiguousRunIdError,
@@ -77,6 +78,24 @@ def test_get_run_trades_match_the_kernel_records(store):
     run_id = store.save_run(result, strategy_name="s", strategy_hash="h", params={},
                             metrics=compute_metrics(result))
     assert store.get_run(run_id).trades == result.trades.to_records(result.symbols)
+
+
+def test_trade_record_keys_are_the_record_fields_in_order():
+    result = make_result([0.1, -0.05])
+
+    [record, _] = result.trades.to_records(result.symbols)
+
+    assert tuple(record) == RECORD_FIELDS
+    assert (record["symbol"], record["side"], record["entry_time"], record["exit_reason"]) == (
+        "BTC/USDT", "long", "2024-01-01T00:00:00Z", "exit_signal")
+
+
+def test_trade_table_has_one_column_per_trade_field():
+    from engine.store.schema import TRADES
+
+    assert [c.name for c in TRADES.columns] == ["run_id", "seq", *(f.column for f in TRADE_FIELDS)]
+    assert [f.name for f in TRADE_FIELDS] == [f.name for f in dataclasses.fields(Trades)]
+    assert {f.column for f in TRADE_FIELDS if f.kind == "time"} == {"entry_time_ms", "exit_time_ms"}
 
 
 def test_get_run_accepts_a_unique_prefix(store):
@@ -289,7 +308,8 @@ def test_run_store_on_postgresql_saves_lists_gets_and_compares(postgres_store):
 
 @pytest.mark.parametrize("module", ["engine.store", "engine.store.runs", "engine.store.paths",
                                     "engine.store.records", "engine.store.compare",
-                                    "engine.store.schema"])
+                                    "engine.store.schema", "engine.store.errors",
+                                    "engine.store.migrate"])
 def test_store_modules_export_what_they_define(module):
     mod = importlib.import_module(module)
     assert all(hasattr(mod, name) for name in mod.__all__)

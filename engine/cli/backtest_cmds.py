@@ -112,8 +112,8 @@ def settings_from(data: str | None, symbols: str | None, start: str | None, end:
 
 def _write_trades_csv(path: Path, records: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fields = ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "amount", "stake",
-              "profit_ratio", "profit_abs", "fees", "exit_reason"]
+    from engine.kernel.trades import RECORD_FIELDS
+    fields = list(RECORD_FIELDS)
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()

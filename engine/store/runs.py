@@ -19,19 +19,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Self
 
-import numpy as np
-from sqlalchemy import Engine, create_engine, delete, exc, insert, make_url, select
+from sqlalchemy import Engine, RowMapping, create_engine, delete, exc, insert, make_url, select
 from sqlalchemy.orm import Session
 
 from compiler.timeframes import timeframe_ms
 from dsl.errors import UserError
-from engine.kernel.trades import EXIT_REASONS, SimResult
+from engine.kernel.trades import TRADE_FIELDS, SimResult, record_from_plain
 from engine.metrics.metrics import iso_time
 from engine.store.compare import Comparison, compare
 from engine.store.errors import StoreUnavailableError, unreachable
 from engine.store.paths import database_url
 from engine.store.records import Run, RunSummary
-from engine.store.schema import RunRow, TradeRow
+from engine.store.schema import TRADES, RunRow
 
 __all__ = [
     "AmbiguousRunIdError",
@@ -79,37 +78,15 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _trade_rows(run_id: str, result: SimResult) -> list[dict[str, Any]]:
-    t = result.trades
-    n = len(t)
-    if n == 0:
-        return []
-    symbols = np.asarray(result.symbols, dtype=object)[np.asarray(t.symbol, dtype=np.int64)]
-    reasons = np.asarray(EXIT_REASONS, dtype=object)[np.asarray(t.exit_reason, dtype=np.int64)]
-    columns = {
-        "seq": range(n), "symbol": symbols.tolist(),
-        "side": np.asarray(t.side, dtype=np.int64).tolist(),
-        "entry_index": np.asarray(t.entry_index, dtype=np.int64).tolist(),
-        "exit_index": np.asarray(t.exit_index, dtype=np.int64).tolist(),
-        "entry_time_ms": np.asarray(t.entry_time, dtype=np.int64).tolist(),
-        "exit_time_ms": np.asarray(t.exit_time, dtype=np.int64).tolist(),
-        **{name: np.asarray(getattr(t, name), dtype=np.float64).tolist()
-           for name in ("entry_price", "exit_price", "amount", "stake", "profit_ratio",
-                        "profit_abs", "fees")},
-        "exit_reason": reasons.tolist(),
-    }
+    plain = result.trades.plain(result.symbols)
+    columns = {f.column: plain[f.name] for f in TRADE_FIELDS}
     names = list(columns)
-    return [{"run_id": run_id, **dict(zip(names, row, strict=True))}
-            for row in zip(*columns.values(), strict=True)]
+    return [{"run_id": run_id, "seq": seq, **dict(zip(names, row, strict=True))}
+            for seq, row in enumerate(zip(*columns.values(), strict=True))]
 
 
-def _trade_record(row: TradeRow) -> dict[str, Any]:
-    return {
-        "symbol": row.symbol, "side": "long" if row.side > 0 else "short",
-        "entry_time": iso_time(row.entry_time_ms), "exit_time": iso_time(row.exit_time_ms),
-        "entry_price": row.entry_price, "exit_price": row.exit_price, "amount": row.amount,
-        "stake": row.stake, "profit_ratio": row.profit_ratio, "profit_abs": row.profit_abs,
-        "fees": row.fees, "exit_reason": row.exit_reason,
-    }
+def _trade_record(row: RowMapping) -> dict[str, Any]:
+    return record_from_plain({f.name: row[f.column] for f in TRADE_FIELDS})
 
 
 def _summary_fields(row: RunRow) -> dict[str, Any]:
@@ -213,7 +190,7 @@ class RunStore:
             session.add(row)
             session.flush()
             if trades:
-                session.execute(insert(TradeRow), trades)
+                session.execute(insert(TRADES), trades)
         return run_id
 
     def list_runs(self, *, strategy: str | None = None, limit: int | None = None
@@ -247,8 +224,8 @@ class RunStore:
         full = self.resolve_id(run_id)
         with Session(self._engine) as session:
             row = session.get_one(RunRow, full)
-            trades = session.scalars(
-                select(TradeRow).where(TradeRow.run_id == full).order_by(TradeRow.seq))
+            trades = session.execute(
+                select(TRADES).where(TRADES.c.run_id == full).order_by(TRADES.c.seq)).mappings()
             return Run(**_summary_fields(row), starting_balance=row.starting_balance,
                        params=dict(row.params or {}), settings=dict(row.settings or {}),
                        metrics=dict(row.metrics or {}),
@@ -263,7 +240,7 @@ class RunStore:
         """Forget a run and its trades; returns the full id."""
         full = self.resolve_id(run_id)
         with Session(self._engine) as session, session.begin():
-            session.execute(delete(TradeRow).where(TradeRow.run_id == full))
+            session.execute(delete(TRADES).where(TRADES.c.run_id == full))
             session.execute(delete(RunRow).where(RunRow.id == full))
         return full
 

@@ -1,7 +1,9 @@
 """Tables of kept backtest runs: one row per run, one row per trade.
 
 Trades get their own table (not a JSON blob) so a database user can query
-them, and so PostgreSQL and SQLite store them the same way. Times are int64
+them, and so PostgreSQL and SQLite store them the same way. Its columns are
+derived from the one definition of a trade record, `engine.kernel.trades`
+(`TRADE_FIELDS`): a Core table, read and written as plain rows. Times are int64
 UTC milliseconds, like everywhere in the engine; `created_at` is a timezone
 aware timestamp. The database is brought to this schema by the Alembic
 migrations in `migrations/` (`engine.store.migrate`): a change here needs a
@@ -16,16 +18,20 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     DateTime,
     Double,
     ForeignKey,
     Integer,
     SmallInteger,
     String,
+    Table,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "RunRow", "TradeRow"]
+from engine.kernel.trades import TRADE_FIELDS
+
+__all__ = ["TRADES", "Base", "RunRow"]
 
 
 class Base(DeclarativeBase):
@@ -52,23 +58,16 @@ class RunRow(Base):
     superbot_version: Mapped[str] = mapped_column(String(32))
 
 
-class TradeRow(Base):
-    __tablename__ = "backtest_trades"
+def _trade_columns() -> list[Column[Any]]:
+    """One column per field of the trade record (`engine.kernel.trades.TRADE_FIELDS`)."""
+    types: dict[str, Any] = {"symbol": String(64), "side": SmallInteger(), "index": BigInteger(),
+                             "time": BigInteger(), "number": Double(), "reason": String(32)}
+    return [Column(f.column, types[f.kind], nullable=False) for f in TRADE_FIELDS]
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("backtest_runs.id", ondelete="CASCADE"), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    symbol: Mapped[str] = mapped_column(String(64))
-    side: Mapped[int] = mapped_column(SmallInteger)
-    entry_index: Mapped[int] = mapped_column(BigInteger)
-    exit_index: Mapped[int] = mapped_column(BigInteger)
-    entry_time_ms: Mapped[int] = mapped_column(BigInteger)
-    exit_time_ms: Mapped[int] = mapped_column(BigInteger)
-    entry_price: Mapped[float] = mapped_column(Double)
-    exit_price: Mapped[float] = mapped_column(Double)
-    amount: Mapped[float] = mapped_column(Double)
-    stake: Mapped[float] = mapped_column(Double)
-    profit_ratio: Mapped[float] = mapped_column(Double)
-    profit_abs: Mapped[float] = mapped_column(Double)
-    fees: Mapped[float] = mapped_column(Double)
-    exit_reason: Mapped[str] = mapped_column(String(32))
+
+TRADES = Table(
+    "backtest_trades", Base.metadata,
+    Column("run_id", String(32), ForeignKey("backtest_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    *_trade_columns(),
+)

@@ -158,6 +158,10 @@ class Objective:
             return VALUE_CAP
         return value if value == value and value != float("-inf") else float("-inf")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by its text (a worker process rebuilds it): `fn` may be a closure."""
+        return (make_objective, (self.text, self.min_trades))
+
 
 def _choices() -> str:
     return ", ".join(NAMED)

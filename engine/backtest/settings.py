@@ -7,6 +7,7 @@ from typing import Any
 from compiler.risk import RiskPolicy
 from dsl.errors import UserError
 from engine.data.gaps import GAP_POLICIES
+from engine.kernel.config import DEFAULT_BALANCE, DEFAULT_FEE
 
 __all__ = ["BacktestSettings", "SettingsError"]
 
@@ -21,9 +22,9 @@ class BacktestSettings:
     symbols: tuple[str, ...] = ()            # empty = what the data holds (sample: BTC/USDT)
     start: str | None = None                 # ISO-8601 UTC, inclusive
     end: str | None = None                   # ISO-8601 UTC, exclusive
-    fee: float = 0.001                       # per side
+    fee: float = DEFAULT_FEE                 # per side
     slippage_bps: float = 0.0
-    balance: float = 10_000.0
+    balance: float = DEFAULT_BALANCE
     gaps: str = "fill"
     price_tick: float | None = None          # None: inferred per symbol from the candles; 0: no rounding
     extra: dict[str, Any] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from compiler.validate import load_deployment
 from engine.backtest.settings import BacktestSettings, SettingsError
 from engine.cli.console import err_console
 from engine.errors import UsageError, UserError
+from engine.kernel.config import DEFAULT_BALANCE, DEFAULT_FEE
 
 if TYPE_CHECKING:
     from compiler.deployment import Deployment
@@ -31,9 +32,9 @@ def _settings(dep: Deployment, symbols: tuple[str, ...]) -> BacktestSettings:
         path = str(Path(dep.file).parent / path)
     try:
         return BacktestSettings(data=path, symbols=symbols, start=data.get("from"), end=data.get("to"),
-                                fee=float(account.get("fee", 0.001)),
+                                fee=float(account.get("fee", DEFAULT_FEE)),
                                 slippage_bps=float(account.get("slippage_bps", 0)),
-                                balance=float(account.get("balance", 10_000)), gaps=data.get("gaps", "fill"),
+                                balance=float(account.get("balance", DEFAULT_BALANCE)), gaps=data.get("gaps", "fill"),
                                 risk=dep.risk)
     except SettingsError as exc:  # the file's content, not the command line: exit 1
         raise UserError(str(exc), location=str(dep.file), hint="fix spec.account or spec.data") from None

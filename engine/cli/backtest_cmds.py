@@ -21,6 +21,7 @@ from engine.backtest.settings import BacktestSettings, SettingsError
 from engine.cli.console import console, err_console
 from engine.data.gaps import GAP_POLICIES
 from engine.errors import UsageError
+from engine.kernel.config import DEFAULT_BALANCE, DEFAULT_FEE
 
 if TYPE_CHECKING:
     from engine.backtest.session import BacktestRun, BacktestSession
@@ -73,9 +74,10 @@ def backtest_options(func: _F) -> _F:
         click.option("--symbols", help="Comma-separated symbols, e.g. BTC/USDT,ETH/USDT."),
         click.option("--from", "start", help="Start, ISO-8601 date or datetime (UTC), inclusive."),
         click.option("--to", "end", help="End, ISO-8601 date or datetime (UTC), exclusive."),
-        click.option("--fee", type=float, default=0.001, show_default=True, help="Fee per side (fraction)."),
+        click.option("--fee", type=float, default=DEFAULT_FEE, show_default=True, help="Fee per side (fraction)."),
         click.option("--slippage", type=float, default=0.0, show_default=True, help="Slippage in basis points."),
-        click.option("--balance", type=float, default=10_000.0, show_default=True, help="Starting balance (quote)."),
+        click.option("--balance", type=float, default=DEFAULT_BALANCE, show_default=True,
+                     help="Starting balance (quote)."),
         click.option("--gaps", type=click.Choice(GAP_POLICIES), default="fill", show_default=True,
                      help="Missing candles: fill (flat, zero volume), drop, or error."),
         click.option("--price-tick", default="auto", show_default=True,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.timeframes import timeframe_ms
+from compiler.timeframes import MINUTE_MS, timeframe_ms
 from engine.data.candles import Candles
 from engine.data.names import check_symbol
 from engine.data.timeparse import parse_date
@@ -110,7 +110,7 @@ def _volatility(rng: np.random.Generator, z: np.ndarray, time: np.ndarray, bar_m
     phi = _phi(120, bar_min)
     feedback = _ar1((np.abs(z) - np.abs(z).mean()) * 0.12 * np.sqrt(1 - phi**2), phi)
     logv[1:] += feedback[:-1]
-    minute_of_day = (time // 60_000) % 1440
+    minute_of_day = (time // MINUTE_MS) % 1440
     day = (time // 86_400_000 + 4) % 7                  # 0 = Monday (1970-01-01 was a Thursday)
     logv += 0.25 * np.cos(2 * np.pi * (minute_of_day - 15 * 60) / 1440)
     logv -= np.where(day >= 5, 0.25, 0.0)
@@ -173,7 +173,7 @@ def synth_candles(symbol: str = "BTC/USDT", timeframe: str = "1m", days: float =
     if n > MAX_ROWS:
         raise ValueError(f"{days:g} days of {timeframe} candles are {n:,} candles; at most "
                          f"{MAX_ROWS:,} ({max_days(timeframe):g} days of {timeframe}) are generated at once")
-    bar_min = step / 60_000
+    bar_min = step / MINUTE_MS
     rng = _rng(spec)
     time = t0 + np.arange(n, dtype=np.int64) * step
     df = 4.0 + 4.0 * min(1.0, np.log(bar_min) / np.log(1440)) if bar_min > 1 else 4.0

@@ -418,8 +418,8 @@ def _workload(name: str, data, settings: BacktestSettings, args: argparse.Namesp
     ours, base = summary(ours_t), summary(floor_t)
     # the same comparison without the metrics step: ours computes ~40 figures and two
     # breakdowns, the floor four figures
-    ours_nm = [t - m for t, m in zip(ours_t, steps["metrics"])]
-    base_nm = [t - m for t, m in zip(floor_t, floor_steps["metrics"])]
+    ours_nm = [t - m for t, m in zip(ours_t, steps["metrics"], strict=True)]
+    base_nm = [t - m for t, m in zip(floor_t, floor_steps["metrics"], strict=True)]
     out: dict[str, Any] = {
         "strategy": f"benchmarks/strategies/{WORKLOADS[name].name}",
         "superbot": {**ours, "steps_median_ms": {k: round(statistics.median(v), 3) for k, v in steps.items()},
@@ -432,7 +432,8 @@ def _workload(name: str, data, settings: BacktestSettings, args: argparse.Namesp
         "ratio_superbot_over_floor_min": round(ours["min_ms"] / base["min_ms"], 2),
         "without_metrics": {"superbot_median_ms": round(statistics.median(ours_nm), 3),
                             "floor_median_ms": round(statistics.median(base_nm), 3),
-                            "ratio_superbot_over_floor": round(statistics.median(ours_nm) / statistics.median(base_nm), 2)},
+                            "ratio_superbot_over_floor":
+                                round(statistics.median(ours_nm) / statistics.median(base_nm), 2)},
         "trades": _compare_trades(run, floor),
         "superbot_metrics": {k: run.metrics.get(k) for k in ("total_return", "max_drawdown", "sharpe",
                                                                 "win_rate", "n_trades")},

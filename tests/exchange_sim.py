@@ -52,7 +52,10 @@ def _market(symbol: str) -> dict[str, Any]:
 def kline_rows(rows: list[list[float]], interval: str) -> list[list[Any]]:
     """Candles [t, o, h, l, c, v] in Binance's kline layout (prices as 8-decimal strings)."""
     step = _INTERVAL_MS[interval]
-    f = lambda x: f"{x:.8f}"
+
+    def f(x: float) -> str:
+        return f"{x:.8f}"
+
     return [[int(t), f(o), f(h), f(lo), f(c), f(v), int(t) + step - 1, f(v * c), 10, f(v / 2),
              f(v * c / 2), "0"] for t, o, h, lo, c, v in rows]
 

@@ -33,8 +33,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, Pat
     monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path / "home"))
     c = random_candles(6000, "5m", seed=41, symbol="TEST/USDT")
     data = tmp_path / "TEST_USDT-5m.json"
-    data.write_text(json.dumps([[int(t), o, h, l, cl, v] for t, o, h, l, cl, v in
-                                zip(c.time, c.open, c.high, c.low, c.close, c.volume)]))
+    data.write_text(json.dumps([[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in
+                                zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)]))
     strategy = tmp_path / "s.yaml"
     strategy.write_text(STRATEGY)
     return CliRunner(), strategy, data
@@ -96,7 +96,7 @@ def test_backtest_with_bad_fee_is_a_usage_error_not_a_traceback(env, capsys) -> 
 
 
 def test_apply_backtest_deployment_runs_the_described_backtest(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    runner, strategy, data = env
+    runner, _, data = env
     dep = tmp_path / "dep.yaml"
     dep.write_text(f"""
 apiVersion: superbot/v1
@@ -133,8 +133,8 @@ def test_signals_before_the_fill_bar_decide_every_entry(env) -> None:  # type: i
 
 
 def _candle_json(path: Path, c) -> Path:  # type: ignore[no-untyped-def]
-    path.write_text(json.dumps([[int(t), o, h, l, cl, v] for t, o, h, l, cl, v in
-                                zip(c.time, c.open, c.high, c.low, c.close, c.volume)]))
+    path.write_text(json.dumps([[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in
+                                zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)]))
     return path
 
 

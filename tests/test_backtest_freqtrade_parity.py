@@ -91,7 +91,7 @@ def test_pipeline_matches_freqtrade_trades(suite: str, index: int) -> None:
     if len(ours) == len(ref) + 1 and EXIT_REASONS[t.exit_reason[-1]] == "end_of_data":
         ours = ours[:-1]
     assert len(ours) == len(ref)
-    for k, r in zip(ours, ref):
+    for k, r in zip(ours, ref, strict=True):
         where = f"trade {k} ({r['open_date']})"
         assert t.entry_time[k] == _ms(r["open_date"]), where
         assert t.exit_time[k] == _ms(r["close_date"]), where

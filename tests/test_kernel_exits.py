@@ -20,7 +20,10 @@ def run(rows: Sequence[tuple[float, float, float, float]], *, el: Sequence[int] 
         **cfg: object) -> SimResult:
     a = np.array(rows, dtype=float)
     n = len(a)
-    on = lambda idx: np.isin(np.arange(n), list(idx))
+
+    def on(idx: Sequence[int]) -> np.ndarray:
+        return np.isin(np.arange(n), list(idx))
+
     cfg.setdefault("fee", 0.0)
     config = KernelConfig(timeframe="1m", **cfg)  # type: ignore[arg-type]
     sig = {"entry_long": on(el), "exit_long": on(xl), "entry_short": on(es), "exit_short": on(xs)}

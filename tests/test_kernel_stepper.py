@@ -84,7 +84,10 @@ def _perturbed_after(s: int, arrays: tuple[np.ndarray, ...], sig: dict[str, np.n
                      rng: np.random.Generator) -> tuple[tuple[np.ndarray, ...], dict]:
     """Everything after signal bar s changes, except the fill bar's open price."""
     o, h, lo, c = (a.copy() for a in arrays)
-    noise = lambda a: a * rng.uniform(0.5, 1.5, a.shape)
+
+    def noise(a: np.ndarray) -> np.ndarray:
+        return a * rng.uniform(0.5, 1.5, a.shape)
+
     h[s + 1:], lo[s + 1:], c[s + 1:] = noise(h[s + 1:]), noise(lo[s + 1:]), noise(c[s + 1:])
     o[s + 2:] = noise(o[s + 2:])
     h, lo = np.maximum.reduce([h, lo, o, c]), np.minimum.reduce([h, lo, o, c])

@@ -204,7 +204,7 @@ def test_apply_changes_only_the_numbers(tmp_path: Path) -> None:
     assert apply_params(target, {"rsi_len": 9, "rsi_buy": 27, "sl": -0.0731}, yes=True)
     new = target.read_text().splitlines()
     old = original.splitlines()
-    changed = [(a, b) for a, b in zip(old, new) if a != b]
+    changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
     assert len(new) == len(old)
     assert changed == [
         ("    rsi_len:  {default: 14, int: [7, 21], description: RSI period}",
@@ -305,8 +305,8 @@ def test_apply_runs_an_optimize_deployment(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(PLANTED)
     data = tmp_path / "PLANT_USDT-5m.json"
     c = _planted_market()
-    data.write_text(json.dumps([[int(t), o, h, l, cl, v] for t, o, h, l, cl, v in
-                                zip(c.time, c.open, c.high, c.low, c.close, c.volume)]))
+    data.write_text(json.dumps([[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in
+                                zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)]))
     (tmp_path / "opt.yaml").write_text(f"""
 apiVersion: superbot/v1
 kind: Deployment

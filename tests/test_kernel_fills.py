@@ -111,8 +111,14 @@ def test_sizing_fixed_amount_that_does_not_fit_is_skipped() -> None:
     assert len(r.trades) == 0
 
 
-def test_sizing_percent_is_capped_at_the_free_balance_with_fee() -> None:
+def test_sizing_percent_is_capped_at_the_free_balance_fee_not_reserved() -> None:
     r = run([FLAT, FLAT, UP, UP], el=[0], xl=[1], fee=0.001, sizing=Sizing.percent(100))
+    assert r.trades.stake[0] == 10_000.0  # freqtrade's wallet: the entry fee is not reserved
+
+
+def test_sizing_percent_with_reserve_fees_is_capped_at_the_balance_less_the_fee() -> None:
+    r = run([FLAT, FLAT, UP, UP], el=[0], xl=[1], fee=0.001, sizing=Sizing.percent(100),
+            reserve_fees=True)
     assert r.trades.stake[0] == pytest.approx(10_000 / 1.001)
 
 

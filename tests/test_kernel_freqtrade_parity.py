@@ -34,6 +34,16 @@ STRATEGIES = {
     "RsiRoiTrailing": ({"stoploss": -0.05, "trailing": (0.02, 0.01),
                         "roi": [(0, 0.04), (30, 0.02), (60, 0.01), (120, 0.0)]}, "rsi"),
     "RsiInformative1h": ({"stoploss": -0.10}, "rsi_1h_filter"),
+    "RsiCrossTimeout": ({"stoploss": -0.10}, "rsi7_cross_45_60"),
+    "RsiRoiRedCandle": ({"stoploss": -0.10, "roi": [(0, 0.002)]}, "rsi_40_60"),
+    "RsiWide": ({"stoploss": -0.10}, "rsi_40_60"),
+}
+SUITES = ("rsi", "roi_trailing", "informative_1h", "portfolio", "exit_timeout", "red_entry_candle", "balance")
+# the suite that exercises each freqtrade rule, and the kernel option that turns the rule off
+RULE_SUITES = {
+    "exit_timeout": {"exit_timeout_minutes": None},
+    "red_entry_candle": {"roi_on_red_entry_candle": True},
+    "balance": {"reserve_fees": True},
 }
 
 
@@ -68,8 +78,18 @@ def _hourly_rsi_on_5m(c: Candles) -> np.ndarray:
     return np.where(k >= 0, rsi_h[np.maximum(k, 0)], np.nan)
 
 
+def _crossed_above(x: np.ndarray, level: float) -> np.ndarray:
+    prev = np.r_[np.nan, x[:-1]]
+    return (x > level) & (prev <= level)
+
+
 def _signals(c: Candles, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    if kind == "rsi7_cross_45_60":
+        rsi7 = talib.RSI(c.close, timeperiod=7)
+        return _crossed_above(rsi7, 45), _crossed_above(rsi7, 60)
     rsi = talib.RSI(c.close, timeperiod=14)
+    if kind == "rsi_40_60":
+        return rsi < 40, rsi > 60
     entry = rsi < 30
     if kind == "rsi_1h_filter":
         entry &= _hourly_rsi_on_5m(c) > 40
@@ -91,7 +111,7 @@ def _load(name: str) -> dict:
 
 def _cases() -> list[object]:
     cases = []
-    for name in ("rsi", "roi_trailing", "informative_1h", "portfolio"):
+    for name in SUITES:
         path = FIXTURES / f"{name}.json"
         if not path.exists():
             continue
@@ -106,9 +126,13 @@ def _iso_ms(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp() * 1000)
 
 
-def _run(suite: str, run_index: int) -> tuple[SimResult, list[dict], dict[str, float],
-                                               list[Candles]]:
-    """(our result, freqtrade's trades in our order, tick per pair, the candles)."""
+def _run(suite: str, run_index: int, **options: object) -> tuple[SimResult, list[dict], dict[str, float],
+                                                                 list[Candles]]:
+    """(our result, freqtrade's trades in our order, tick per pair, the candles).
+
+    The kernel runs with its defaults, told only what freqtrade's config says
+    (fee, slots, wallet, unfilledtimeout.exit); `options` override kernel options.
+    """
     fixture = _load(suite)
     run = fixture["runs"][run_index]
     pairs, timeframe, ticks = run["pairs"], run["timeframe"], run["price_ticks"]
@@ -120,9 +144,13 @@ def _run(suite: str, run_index: int) -> tuple[SimResult, list[dict], dict[str, f
         rows = np.searchsorted(clock, f.time)
         o[rows, j], h[rows, j], lo[rows, j], c[rows, j] = f.open, f.high, f.low, f.close
         el[rows, j], xl[rows, j] = _signals(f, kind)
+    timeout = fixture.get("unfilledtimeout", {}).get("exit")  # absent: freqtrade never cancels
+    settings: dict[str, object] = {"exit_timeout_minutes": None if timeout is None else float(timeout),
+                                   **rules, **options}
     config = KernelConfig(timeframe=timeframe, fee=fixture["fee"],
-                          max_open_positions=run["max_open_trades"],
-                          sizing=Sizing.amount(1.0), starting_balance=1e6, **rules)
+                          max_open_positions=run["max_open_trades"], sizing=Sizing.amount(1.0),
+                          starting_balance=run.get("dry_run_wallet", 1e6),
+                          **settings)  # type: ignore[arg-type]  # the options are plain objects from JSON
     result = simulate(clock, o, h, lo, c, {"entry_long": el, "exit_long": xl}, config, pairs,
                       price_ticks=[ticks[p] for p in pairs])
     ref = sorted(run["trades"], key=lambda t: (_iso_ms(t["open_date"]), pairs.index(t["pair"])))
@@ -153,7 +181,7 @@ def test_kernel_matches_freqtrade_trades(suite: str, run_index: int) -> None:
         keep.append(k)
 
     assert len(keep) == len(ref), f"{len(keep)} trades, freqtrade has {len(ref)}"
-    for k, r in zip(keep, ref):
+    for k, r in zip(keep, ref, strict=True):
         where = f"trade {k} ({r['pair']} {r['open_date']})"
         tick = ticks[r["pair"]]
         assert result.symbols[t.symbol[k]] == r["pair"], where
@@ -165,9 +193,24 @@ def test_kernel_matches_freqtrade_trades(suite: str, run_index: int) -> None:
         assert abs(t.profit_ratio[k] - r["profit_ratio"]) <= 2e-5, where
 
 
+def _trade_keys(result: SimResult) -> set[tuple[object, ...]]:
+    t = result.trades
+    return set(zip(t.symbol.tolist(), t.entry_time.tolist(), t.exit_time.tolist(), t.exit_reason.tolist(),
+                   strict=True))
+
+
+@pytest.mark.parametrize(("suite", "option"), [pytest.param(s, o, id=s) for s, o in RULE_SUITES.items()])
+def test_kernel_parity_rule_fixture_fails_without_the_rule(suite: str, option: dict[str, object]) -> None:
+    """Each rule's fixture is one the rule decides: with the rule turned off, trades change."""
+    _require_data()
+    with_rule, _, _, _ = _run(suite, 0)
+    without, _, _, _ = _run(suite, 0, **option)
+    assert len(_trade_keys(with_rule) ^ _trade_keys(without)) >= 2
+
+
 def test_kernel_parity_fixtures_cover_every_pair_and_strategy() -> None:
     names = {p.stem for p in FIXTURES.glob("*.json")}
-    assert {"rsi", "roi_trailing", "informative_1h", "portfolio"} <= names
+    assert set(SUITES) <= names
     rsi_pairs = {tuple(r["pairs"]) for r in _load("rsi")["runs"]}
     assert {len(r["pairs"]) for r in _load("portfolio")["runs"]} == {10}
     assert ("UNITTEST/BTC",) in rsi_pairs and ("BTC/USDT",) in rsi_pairs

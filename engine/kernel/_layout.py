@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from compiler.timeframes import MINUTE_MS
 from engine.kernel.config import EndOfDataPrice, KernelConfig, SizingMode, StopGapFill
 
 __all__ = ["new_state", "pack_params", "pack_roi", "pack_ticks"]
@@ -26,14 +27,15 @@ P_MAXHOLD_MS = 6    # 0 = no max hold
 P_SIZING = 7        # 0 percent, 1 amount, 2 risk
 P_SIZE = 8
 P_MAXOPEN = 9
-P_TICK = 10         # config's price tick (per-symbol ticks live in the TK array)
-P_INVTICK = 11      # unused: see pack_ticks
-P_TF_MIN = 12
-P_GAP_OPEN = 13     # 1.0: StopGapFill.OPEN
-P_END_CLOSE = 14    # 1.0: EndOfDataPrice.CLOSE
-P_MINSTAKE = 15
-P_BALANCE = 16
-N_P = 17
+P_TF_MIN = 10
+P_GAP_OPEN = 11     # 1.0: StopGapFill.OPEN
+P_END_CLOSE = 12    # 1.0: EndOfDataPrice.CLOSE
+P_MINSTAKE = 13
+P_BALANCE = 14
+P_EXIT_TIMEOUT_MS = 15  # an exit order older than this is cancelled; < 0 = never
+P_RESERVE_FEES = 16     # 1.0: an entry needs stake + fee free, open trades' fees count as spent
+P_RED_ROI = 17          # 1.0: take ROI on a red entry candle (freqtrade does not)
+N_P = 18
 
 SIZING_PERCENT, SIZING_AMOUNT, SIZING_RISK = 0, 1, 2
 
@@ -56,7 +58,8 @@ Q_LAST_C = 14
 Q_PEND = 15         # 1.0: an exit order is waiting (its price was outside the candle)
 Q_PEND_P = 16       # its price (on the tick, before slippage)
 Q_PEND_R = 17       # its exit reason
-N_Q = 18
+Q_PEND_T = 18       # open time of the candle it was placed on (for the exit timeout)
+N_Q = 19
 
 # --- account (A) -----------------------------------------------------------------
 A_CASH = 0          # free balance
@@ -96,17 +99,19 @@ def pack_params(cfg: KernelConfig) -> np.ndarray:
     if cfg.trailing is not None:
         p[P_TRAIL] = 1.0
         p[P_TRIG], p[P_DIST] = cfg.trailing
-    p[P_MAXHOLD_MS] = 0.0 if cfg.max_hold_minutes is None else cfg.max_hold_minutes * 60_000.0
+    p[P_MAXHOLD_MS] = 0.0 if cfg.max_hold_minutes is None else cfg.max_hold_minutes * MINUTE_MS
     p[P_SIZING] = {SizingMode.PERCENT: SIZING_PERCENT, SizingMode.AMOUNT: SIZING_AMOUNT,
                    SizingMode.RISK: SIZING_RISK}[cfg.sizing.mode]
     p[P_SIZE] = cfg.sizing.value
     p[P_MAXOPEN] = cfg.max_open_positions
-    p[P_TICK] = cfg.price_tick
     p[P_TF_MIN] = cfg.timeframe_minutes
     p[P_GAP_OPEN] = 1.0 if cfg.stop_gap_fill is StopGapFill.OPEN else 0.0
     p[P_END_CLOSE] = 1.0 if cfg.end_of_data_price is EndOfDataPrice.CLOSE else 0.0
     p[P_MINSTAKE] = cfg.min_stake
     p[P_BALANCE] = cfg.starting_balance
+    p[P_EXIT_TIMEOUT_MS] = -1.0 if cfg.exit_timeout_minutes is None else cfg.exit_timeout_minutes * MINUTE_MS
+    p[P_RESERVE_FEES] = 1.0 if cfg.reserve_fees else 0.0
+    p[P_RED_ROI] = 1.0 if cfg.roi_on_red_entry_candle else 0.0
     return p
 
 

@@ -17,6 +17,9 @@ One bar, in freqtrade's order (the field's reference, see docs/backtest.md):
    the first exit by priority exit_signal > max_hold (both at the open) >
    stop_loss > roi > trailing_stop becomes an order at its own price, which
    fills when the bar's range contains it (always, for prices on the tick).
+   An order still waiting longer than the exit timeout is cancelled at the
+   open of the next bar, before that bar's exits are decided (freqtrade's
+   `unfilledtimeout.exit`). No ROI on a red entry candle (`_red_entry_candle`).
 2. Entries, symbols in column order (`_enter`): at the open, when the previous
    close signalled, a slot and the balance allow it, and the symbol did not
    exit on this bar; the new position's exits are checked on the same bar.
@@ -24,6 +27,10 @@ One bar, in freqtrade's order (the field's reference, see docs/backtest.md):
 
 Column constants come from `_layout` (numba freezes them at compile time:
 after changing `_layout`, touch this file so numba's cache is refreshed).
+
+Only the functions the drivers call (`step_bars`, `close_all`) are cached
+entry points; the helpers are `@njit()` without a cache of their own, compiled
+into them, so a new process loads two functions from numba's cache, not twenty.
 """
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ import math
 import numpy as np
 from numba import njit
 
+from compiler.timeframes import MINUTE_MS
 from engine.kernel._layout import (
     A_CASH,
     A_EQUITY,
@@ -41,11 +49,14 @@ from engine.kernel._layout import (
     P_BALANCE,
     P_DIST,
     P_END_CLOSE,
+    P_EXIT_TIMEOUT_MS,
     P_FEE,
     P_GAP_OPEN,
     P_MAXHOLD_MS,
     P_MAXOPEN,
     P_MINSTAKE,
+    P_RED_ROI,
+    P_RESERVE_FEES,
     P_SIZE,
     P_SIZING,
     P_SL,
@@ -67,6 +78,7 @@ from engine.kernel._layout import (
     Q_PEND,
     Q_PEND_P,
     Q_PEND_R,
+    Q_PEND_T,
     Q_SIDE,
     Q_STAKE,
     Q_STOP,
@@ -105,14 +117,14 @@ __all__ = [
     "tick_up",
 ]
 
-_MINUTE_MS = 60_000.0
+_MINUTE_MS = float(MINUTE_MS)
 
 
 # --- prices on the exchange's tick -------------------------------------------------
 # With a decimal tick (1e-8, 0.01, ...) `k / inv` is the correctly rounded double of
 # the decimal k * tick, which is what an exchange (and freqtrade's Decimal maths) uses.
 
-@njit(cache=True)
+@njit()
 def tick_round(x: float, tick: float, inv: float) -> float:
     """Nearest multiple of the tick."""
     if tick <= 0.0:
@@ -122,7 +134,7 @@ def tick_round(x: float, tick: float, inv: float) -> float:
     return np.rint(x / tick) * tick
 
 
-@njit(cache=True)
+@njit()
 def tick_up(x: float, tick: float, inv: float) -> float:
     """Smallest tick multiple >= x (a long's stop: never looser than asked)."""
     if tick <= 0.0:
@@ -139,13 +151,13 @@ def tick_up(x: float, tick: float, inv: float) -> float:
     return np.ceil(x / tick) * tick
 
 
-@njit(cache=True)
+@njit()
 def tick_down(x: float, tick: float, inv: float) -> float:
     """Largest tick multiple <= x (a short's stop): the mirror image of `tick_up`."""
     return -tick_up(-x, tick, inv)
 
 
-@njit(cache=True)
+@njit()
 def profit_ratio(side: float, entry: float, exit_: float, fee: float) -> float:
     """Net of both fees: long exit*(1-fee) / (entry*(1+fee)) - 1, short mirrored."""
     if side > 0:
@@ -153,7 +165,7 @@ def profit_ratio(side: float, entry: float, exit_: float, fee: float) -> float:
     return 1.0 - exit_ * (1.0 + fee) / (entry * (1.0 - fee))
 
 
-@njit(cache=True)
+@njit()
 def _round8(x: float) -> float:
     # freqtrade compares profits rounded to 8 decimals; so do we, for identical triggers
     return np.rint(x * 1e8) / 1e8
@@ -161,7 +173,7 @@ def _round8(x: float) -> float:
 
 # --- closing and opening -----------------------------------------------------------
 
-@njit(cache=True)
+@njit()
 def _close(s, i, t, rate, reason, P, pos, acct, tr, n_tr):
     side = pos[s, Q_SIDE]
     fee = P[P_FEE]
@@ -200,26 +212,36 @@ def _close(s, i, t, rate, reason, P, pos, acct, tr, n_tr):
     return n_tr + 1
 
 
-@njit(cache=True)
+@njit()
 def _enter(s, side, i, t, o, P, TK, pos, acct):
     fee = P[P_FEE]
     tick = TK[s, 0]
     inv = TK[s, 1]
     price = tick_round(o, tick, inv) * (1.0 + side * P[P_SLIP])
     cash = acct[A_CASH]
+    equity = P[P_BALANCE] + acct[A_REALIZED]
+    if P[P_RESERVE_FEES] > 0.0:
+        # stake and its entry fee must fit the cash (open trades' fees already spent)
+        avail = cash / (1.0 + fee)
+    else:
+        # freqtrade's wallet: starting balance + closed profit - open stakes; no fee reserved
+        open_stakes = 0.0
+        for k in range(pos.shape[0]):
+            if pos[k, Q_SIDE] != 0.0:
+                open_stakes += pos[k, Q_STAKE]
+        avail = equity - open_stakes
     mode = int(P[P_SIZING])
     if mode == SIZING_AMOUNT:
         stake = P[P_SIZE]
-        if stake * (1.0 + fee) > cash:
+        if stake > avail:
             return False            # a fixed stake is never shrunk (freqtrade)
     else:
-        equity = P[P_BALANCE] + acct[A_REALIZED]
         if mode == SIZING_PERCENT:
             stake = equity * P[P_SIZE] / 100.0
         else:  # risk: the loss at the stop, both fees included, is P_SIZE of equity
             sl = P[P_SL]
             stake = equity * P[P_SIZE] / (sl + fee * (2.0 - side * sl))
-        stake = min(stake, cash / (1.0 + fee))
+        stake = min(stake, avail)
     if not stake > 0.0 or stake < P[P_MINSTAKE]:
         return False
     fee_e = stake * fee
@@ -249,21 +271,34 @@ def _enter(s, side, i, t, o, P, TK, pos, acct):
 
 # --- exits of one position on one bar ------------------------------------------------
 
-@njit(cache=True)
-def _roi_rate(side, entry, ratio, roi_minutes, dur_min, o, h, lo, fee, tf_min):
+@njit()
+def _roi_price(side, entry, ratio, fee):
+    """The exit price whose profit, net of both fees, is exactly `ratio`."""
     if side > 0:
-        rate = entry * (1.0 + ratio) * (1.0 + fee) / (1.0 - fee)
-        beyond = o > rate
-    else:
-        rate = entry * (1.0 - ratio) * (1.0 - fee) / (1.0 + fee)
-        beyond = o < rate
+        return entry * (1.0 + ratio) * (1.0 + fee) / (1.0 - fee)
+    return entry * (1.0 - ratio) * (1.0 - fee) / (1.0 + fee)
+
+
+@njit()
+def _roi_rate(side, rate, roi_minutes, dur_min, o, h, lo, tf_min):
+    beyond = o > rate if side > 0 else o < rate
     # a new ROI step that starts on this candle's open, with the open already past it
     if dur_min > 0 and dur_min == roi_minutes and roi_minutes % tf_min == 0 and beyond:
         return o
     return min(max(rate, lo), h)
 
 
-@njit(cache=True)
+@njit()
+def _red_entry_candle(side, entry, rate, o, c):
+    """freqtrade takes no ROI on the entry candle of a long that opened below a falling
+    candle's open when the ROI price is above its close (the price may never have got
+    there after the entry); shorts mirrored."""
+    if side > 0:
+        return o > c and entry < o and rate > c
+    return o < c and entry > o and rate < c
+
+
+@njit()
 def _stop_rate(side, stop, stop_at_open, had_stop, trailed, dur_ms, o, h, lo, gap_open, trig,
                dist):
     if side > 0:
@@ -280,13 +315,14 @@ def _stop_rate(side, stop, stop_at_open, had_stop, trailed, dur_ms, o, h, lo, ga
     return stop
 
 
-@njit(cache=True)
+@njit()
 def _exit_decision(side, entry, entry_t, stop, has_stop, trailed, pend, pend_p,
-                   t, o, h, lo, exit_sig, roi_m, roi_r,
-                   fee, sl, trail, trig, dist, maxhold, gap_open, tf_min, tick, inv):
+                   t, o, h, lo, c, exit_sig, roi_m, roi_r,
+                   fee, sl, trail, trig, dist, maxhold, gap_open, tf_min, tick, inv, red_roi):
     """One position on one candle, scalars in and out (no array: no per-call overhead).
 
     roi_m/roi_r: the ROI step in force (minutes, ratio), roi_m < 0 for none.
+    red_roi: take ROI on a red entry candle all the same (`_red_entry_candle`).
     Returns (stop, has_stop, trailed, reason, rate): the trailed stop and the exit
     order to place (reason < 0: none).
     """
@@ -302,10 +338,7 @@ def _exit_decision(side, entry, entry_t, stop, has_stop, trailed, pend, pend_p,
         dir_ok = (not has_stop) or (stop < lo if side > 0 else stop > h)
         if dir_ok and not bound_profit < trig:
             d = dist if (bound_profit > trig or sl <= 0.0) else sl
-            if side > 0:
-                cand = tick_up(bound * (1.0 - d), tick, inv)
-            else:
-                cand = tick_down(bound * (1.0 + d), tick, inv)
+            cand = tick_up(bound * (1.0 - d), tick, inv) if side > 0 else tick_down(bound * (1.0 + d), tick, inv)
             if (not has_stop) or (side > 0 and cand > stop) or (side < 0 and cand < stop):
                 stop = cand
                 has_stop = True
@@ -334,10 +367,11 @@ def _exit_decision(side, entry, entry_t, stop, has_stop, trailed, pend, pend_p,
         if not trailed and not (pend and q == pend_p):
             reason, rate = R_STOP_LOSS, q
     if reason < 0 and roi_hit:
-        q = tick_round(_roi_rate(side, entry, roi_r, roi_m, dur_min, o, h, lo, fee, tf_min),
-                       tick, inv)
-        if not (pend and q == pend_p):
-            reason, rate = R_ROI, q
+        roi_p = _roi_price(side, entry, roi_r, fee)
+        if red_roi or dur_min != 0 or not _red_entry_candle(side, entry, roi_p, o, c):
+            q = tick_round(_roi_rate(side, roi_p, roi_m, dur_min, o, h, lo, tf_min), tick, inv)
+            if not (pend and q == pend_p):
+                reason, rate = R_ROI, q
     if reason < 0 and stop_hit and trailed:
         q = tick_round(_stop_rate(side, stop, stop_at_open, had_stop, trailed, dur_ms, o, h, lo,
                                   gap_open, trig, dist), tick, inv)
@@ -346,7 +380,7 @@ def _exit_decision(side, entry, entry_t, stop, has_stop, trailed, pend, pend_p,
     return stop, has_stop, trailed, reason, rate
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _settle(s, i, t, stop, has_stop, trailed, reason, rate, lo, hi, P, pos, acct, tr, n_tr):
     """Record one bar's exit decision for symbol s and fill the waiting exit order if it can.
 
@@ -361,6 +395,7 @@ def _settle(s, i, t, stop, has_stop, trailed, reason, rate, lo, hi, P, pos, acct
         pos[s, Q_PEND] = 1.0
         pos[s, Q_PEND_P] = rate
         pos[s, Q_PEND_R] = reason
+        pos[s, Q_PEND_T] = t
     if pos[s, Q_PEND] > 0.0 and lo <= pos[s, Q_PEND_P] <= hi:
         n_tr = _close(s, i, t, pos[s, Q_PEND_P], int(pos[s, Q_PEND_R]), P, pos, acct, tr, n_tr)
     return n_tr
@@ -369,7 +404,7 @@ def _settle(s, i, t, stop, has_stop, trailed, reason, rate, lo, hi, P, pos, acct
 # --- bars, all symbols ---------------------------------------------------------------
 
 @njit(cache=True)
-def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
+def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # noqa: E741  (candle columns)
               P, TK, roi_min, roi_ratio, pos, acct, tr, n_tr, equity, RP, RS, EV, fast):
     """Advance all positions and the account bar by bar over rows [r0, len(O)).
 
@@ -402,6 +437,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
     maxhold = P[P_MAXHOLD_MS]
     gap_open = P[P_GAP_OPEN] > 0.0
     tf_min = P[P_TF_MIN]
+    timeout = P[P_EXIT_TIMEOUT_MS]
+    red_roi = P[P_RED_ROI] > 0.0
     n_roi = roi_min.shape[0]
     # with only a stop and exit signals, a bar that touches neither changes nothing but equity
     quiet_rules = fast and n_roi == 0 and not trail and maxhold <= 0.0
@@ -455,12 +492,11 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
             if pos[s, Q_SIDE] == 0.0 or math.isnan(o):
                 continue
             side = pos[s, Q_SIDE]
+            if pos[s, Q_PEND] > 0.0 and timeout >= 0.0 and t - pos[s, Q_PEND_T] > timeout:
+                pos[s, Q_PEND] = 0.0  # unfilled too long: cancelled, the position stays open
             xsig = False
             if j >= 0:
-                if side > 0:
-                    xsig = XL[j, s] and not EL[j, s]
-                else:
-                    xsig = XS[j, s] and not ES[j, s]
+                xsig = (XL[j, s] and not EL[j, s]) if side > 0 else (XS[j, s] and not ES[j, s])
             dur_min = math.floor((t - pos[s, Q_ENTRY_T]) / _MINUTE_MS)
             roi_m = -1.0
             roi_r = 0.0
@@ -471,8 +507,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
             stop, has_stop, trailed, reason, rate = _exit_decision(
                 side, pos[s, Q_ENTRY], pos[s, Q_ENTRY_T], pos[s, Q_STOP], pos[s, Q_HAS_STOP] > 0,
                 pos[s, Q_TRAILED] > 0, pos[s, Q_PEND] > 0, pos[s, Q_PEND_P], t, o, H[r, s],
-                L[r, s], xsig, roi_m, roi_r, fee, sl, trail, trig, dist, maxhold, gap_open,
-                tf_min, TK[s, 0], TK[s, 1])
+                L[r, s], C[r, s], xsig, roi_m, roi_r, fee, sl, trail, trig, dist, maxhold, gap_open,
+                tf_min, TK[s, 0], TK[s, 1], red_roi)
             n_tr = _settle(s, i, t, stop, has_stop, trailed, reason, rate, L[r, s], H[r, s], P, pos,
                            acct, tr, n_tr)
         # 2. entries, then the new position's exits on its entry candle
@@ -499,8 +535,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
                     roi_r = roi_ratio[0]
                 stop, has_stop, trailed, reason, rate = _exit_decision(
                     side, pos[s, Q_ENTRY], t, pos[s, Q_STOP], pos[s, Q_HAS_STOP] > 0, False,
-                    False, 0.0, t, o, H[r, s], L[r, s], False, roi_m, roi_r, fee, sl, trail,
-                    trig, dist, maxhold, gap_open, tf_min, TK[s, 0], TK[s, 1])
+                    False, 0.0, t, o, H[r, s], L[r, s], C[r, s], False, roi_m, roi_r, fee, sl, trail,
+                    trig, dist, maxhold, gap_open, tf_min, TK[s, 0], TK[s, 1], red_roi)
                 n_tr = _settle(s, i, t, stop, has_stop, trailed, reason, rate, L[r, s], H[r, s], P,
                                pos, acct, tr, n_tr)
         # 3. marks
@@ -511,11 +547,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
                 pos[s, Q_LAST_T] = t
                 pos[s, Q_LAST_O] = O[r, s]
                 pos[s, Q_LAST_C] = C[r, s]
-            side = pos[s, Q_SIDE]
-            if side > 0:
-                eq += pos[s, Q_AMOUNT] * pos[s, Q_LAST_C]
-            elif side < 0:
-                eq += 2.0 * pos[s, Q_STAKE] - pos[s, Q_AMOUNT] * pos[s, Q_LAST_C]
+            if pos[s, Q_SIDE] != 0.0:
+                eq += _value(pos[s, Q_SIDE], pos[s, Q_STAKE], pos[s, Q_AMOUNT], pos[s, Q_LAST_C])
         acct[A_EQUITY] = eq
         acct[A_NEXT_BAR] = i + 1
         equity[r] = eq
@@ -524,23 +557,34 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,
     return n_rows, n_tr
 
 
-@njit(cache=True)
+@njit(inline="always")
+def _value(side, stake, amount, close):
+    """A position marked at `close`: a long's amount, or a short's collateral plus its profit.
+
+    The per-bar marks and `_ride` both use it, so both paths give the same bits.
+    """
+    if side > 0:
+        return amount * close
+    return 2.0 * stake - amount * close
+
+
+@njit()
 def _any_entry(EL, ES, j, n):
-    for s in range(n):
+    for s in range(n):  # noqa: SIM110  (numba compiles this loop; any() of a generator it does not)
         if EL[j, s] or ES[j, s]:
             return True
     return False
 
 
-@njit(cache=True)
-def _ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity):
+@njit()
+def _ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity):  # noqa: E741  (candle columns)
     """First row from r at which the one open position may exit; equity marked until then."""
     side = pos[0, Q_SIDE]
     stop = pos[0, Q_STOP]
     has_stop = pos[0, Q_HAS_STOP] > 0.0
     amount = pos[0, Q_AMOUNT]
-    base = acct[A_CASH] + (2.0 * pos[0, Q_STAKE] if side < 0 else 0.0)
-    sign = 1.0 if side > 0 else -1.0
+    stake = pos[0, Q_STAKE]
+    cash = acct[A_CASH]
     q = r
     n_rows = O.shape[0]
     while q < n_rows:
@@ -555,13 +599,13 @@ def _ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity):
                 break
         if has_stop and (stop >= L[q, 0] if side > 0 else stop <= H[q, 0]):
             break
-        equity[q] = base + sign * amount * C[q, 0]
+        equity[q] = cash + _value(side, stake, amount, C[q, 0])
         q += 1
     return q
 
 
-@njit(cache=True)
-def _mark_last(r_from, r_to, bar0, time, O, C, pos):
+@njit()
+def _mark_last(r_from, r_to, bar0, time, O, C, pos):  # noqa: E741  (candle columns)
     """Each symbol's last candle in rows [r_from, r_to), as the per-bar marks would record it."""
     for s in range(pos.shape[0]):
         for q in range(r_to - 1, r_from - 1, -1):

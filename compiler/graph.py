@@ -22,16 +22,14 @@ class Graph:
     timeframe: str
     nodes: dict[Term, Term] = field(default_factory=dict)
     signals: dict[str, Predicate] = field(default_factory=dict)
-    consumers: dict[Term, int] = field(default_factory=dict)
     order: list[Term] = field(default_factory=list)
 
     def intern(self, term: Term) -> Term:
         existing = self.nodes.get(term)
         if existing is not None:
             return existing
-        kids = tuple(self.intern(child) for child in series_children(term))
-        for kid in kids:
-            self.consumers[kid] = self.consumers.get(kid, 0) + 1
+        for child in series_children(term):
+            self.intern(child)
         self.nodes[term] = term
         return term
 
@@ -39,16 +37,11 @@ class Graph:
         if isinstance(pred, Logic):
             return Logic(pred.op, tuple(self.intern_predicate(p) for p in pred.items))
         if isinstance(pred, Range):
-            return Range(self._use(pred.operand), self._use(pred.low), self._use(pred.high))
+            return Range(self.intern(pred.operand), self.intern(pred.low), self.intern(pred.high))
         if isinstance(pred, Crossing):
-            return Crossing(pred.direction, self._use(pred.left), self._use(pred.right))
+            return Crossing(pred.direction, self.intern(pred.left), self.intern(pred.right))
         assert isinstance(pred, Comparison)
-        return Comparison(pred.op, self._use(pred.left), self._use(pred.right))
-
-    def _use(self, term: Term) -> Term:
-        node = self.intern(term)
-        self.consumers[node] = self.consumers.get(node, 0) + 1
-        return node
+        return Comparison(pred.op, self.intern(pred.left), self.intern(pred.right))
 
     def finish(self) -> None:
         sorter: TopologicalSorter[Term] = TopologicalSorter()
@@ -59,7 +52,7 @@ class Graph:
     @property
     def timeframes(self) -> list[str]:
         from compiler.timeframes import timeframe_ms
-        return sorted({n.timeframe for n in self.order}, key=timeframe_ms)
+        return sorted({n.timeframe for n in self.order if not isinstance(n, Const)}, key=timeframe_ms)
 
 
 def build_graph(timeframe: str, signals: dict[str, Predicate]) -> Graph:

@@ -153,14 +153,6 @@ def test_compare_runs_notes_settings_but_not_timings(store):
     assert store.compare_runs(ids[0], ids[2]).notes == ("different settings: fee",)
 
 
-def test_delete_run_forgets_it(store):
-    run_id = save(store, [0.1])
-    store.delete_run(run_id)
-    assert store.list_runs() == []
-    with pytest.raises(RunNotFoundError):
-        store.get_run(run_id)
-
-
 def test_run_store_reopens_the_same_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'superbot.db'}"
     with RunStore(url) as first:

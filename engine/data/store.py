@@ -144,9 +144,6 @@ class CandleStore:
             raise ValueError(f"'{exchange}' is not an exchange id")
         return self.root / exchange / symbol_dirname(symbol) / f"{timeframe}.parquet"
 
-    def has(self, exchange: str, symbol: str, timeframe: str) -> bool:
-        return self.path(exchange, symbol, timeframe).is_file()
-
     def entry(self, exchange: str, symbol: str, timeframe: str) -> StoreEntry | None:
         path = self.path(exchange, symbol, timeframe)
         return _entry(path) if path.is_file() else None

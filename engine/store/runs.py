@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import Engine, RowMapping, create_engine, delete, exc, insert, make_url, select
+from sqlalchemy import Engine, RowMapping, create_engine, exc, insert, make_url, select
 from sqlalchemy.orm import Session
 
 from compiler.timeframes import timeframe_ms
@@ -140,11 +140,6 @@ class RunStore:
             return create_engine(parsed, connect_args={"timeout": 30})
         return create_engine(parsed, pool_pre_ping=True)
 
-    @property
-    def url(self) -> str:
-        """The database URL, password hidden."""
-        return self._engine.url.render_as_string(hide_password=True)
-
     def close(self) -> None:
         self._engine.dispose()
 
@@ -235,14 +230,6 @@ class RunStore:
     def compare_runs(self, a: str, b: str) -> Comparison:
         """Run `b` against run `a` (ids or unique prefixes): deltas are b - a."""
         return compare(self.get_run(a), self.get_run(b))
-
-    def delete_run(self, run_id: str) -> str:
-        """Forget a run and its trades; returns the full id."""
-        full = self.resolve_id(run_id)
-        with Session(self._engine) as session, session.begin():
-            session.execute(delete(TRADES).where(TRADES.c.run_id == full))
-            session.execute(delete(RunRow).where(RunRow.id == full))
-        return full
 
 
 def open_store(url: str | None = None) -> RunStore:

@@ -1,4 +1,5 @@
-"""The suite's own settings hold: a run writes nothing into the checkout, and a warning fails a test.
+"""The suite's own settings hold: a run writes nothing into the checkout, a warning fails a test,
+and under CI=true a skip fails.
 
 Each test runs pytest in a subprocess on a throw-away project made of this
 repository's ``pyproject.toml`` (the pytest configuration), optionally its
@@ -34,6 +35,19 @@ def test_warns():
     warnings.warn("this API is going away", DeprecationWarning, stacklevel=1)
 '''
 
+SKIPPING_TEST = '''
+import pytest
+
+
+def test_needs_a_server():
+    pytest.skip("PostgreSQL not reachable")
+
+
+@pytest.mark.xfail(reason="a known bug", strict=True)
+def test_known_bug():
+    raise AssertionError
+'''
+
 
 def _project(where: Path, test: str, *, conftest: bool) -> Path:
     (where / "tests").mkdir(parents=True)
@@ -48,10 +62,9 @@ def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
-def _pytest(project: Path, storage: Path) -> int:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPOTHESIS_", "PYTEST_"))}
-    # the home directory of Hypothesis outside any project: it must not matter whether it is set
-    env.update(PYTHONDONTWRITEBYTECODE="1", XDG_CACHE_HOME=str(storage))
+def _pytest(project: Path, storage: Path, **env_vars: str) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPOTHESIS_", "PYTEST_")) and k != "CI"}
+    env.update(PYTHONDONTWRITEBYTECODE="1", XDG_CACHE_HOME=str(storage), **env_vars)
     run = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=project, env=env,
                          capture_output=True, text=True, timeout=300, check=False)
     return run.returncode
@@ -74,3 +87,12 @@ def test_hypothesis_run_writes_into_the_checkout_only_without_conftest(tmp_path:
 def test_pytest_config_turns_a_warning_into_a_failure(tmp_path: Path) -> None:
     project = _project(tmp_path / "project", WARNING_TEST, conftest=True)
     assert _pytest(project, tmp_path / "cache") == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize(("ci", "exit_code"), [
+    pytest.param("true", pytest.ExitCode.TESTS_FAILED, id="ci-a-skip-fails"),
+    pytest.param("", pytest.ExitCode.OK, id="developer-a-skip-is-a-skip"),
+])
+def test_conftest_fails_a_skip_only_under_ci(tmp_path: Path, ci: str, exit_code: int) -> None:
+    project = _project(tmp_path / "project", SKIPPING_TEST, conftest=True)
+    assert _pytest(project, tmp_path / "cache", CI=ci) == exit_code

@@ -7,16 +7,25 @@ rules are valid expressions over portfolio terms.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.risk import PORTFOLIO_TERMS, RiskPolicy, check_risk
 from dsl.diagnostics import Collector
 from dsl.loader import Document, load_file, path_text
 from dsl.suggest import did_you_mean
 
-__all__ = ["PORTFOLIO_TERMS", "Deployment", "StrategyRef", "check_deployment"]
+if TYPE_CHECKING:
+    from compiler.strategy import Strategy
+
+__all__ = ["PORTFOLIO_TERMS", "Deployment", "StrategyLoader", "StrategyRef", "check_deployment", "parse_date"]
+
+# How a deployment reads the strategy files it names. `compiler.validate` passes its own, so that a
+# strategy is checked exactly as `superbot validate` checks it, without this module importing it.
+StrategyLoader = Callable[[Path], "Strategy"]
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,9 @@ def _strategy_params(path: Path) -> set[str] | None:
     return None
 
 
-def _check_overrides(target: Path, overrides: dict[str, Any], doc: Document, index: int, out: Collector) -> None:
+def _check_overrides(target: Path, overrides: dict[str, Any], doc: Document, index: int, out: Collector,
+                     load_strategy: StrategyLoader) -> None:
     """Overrides must give the strategy values it can run with (a bad one fails at bind time)."""
-    from compiler.validate import load_strategy
     from dsl.diagnostics import ManifestError
     where = ("spec", "strategies", index, "params")
     try:
@@ -86,8 +95,8 @@ def _bind_error(strategy: Any, overrides: dict[str, Any]) -> Any:
     return None
 
 
-def check_deployment(doc: Document, out: Collector) -> Deployment | None:
-    """Semantic checks of a schema-valid Deployment document."""
+def check_deployment(doc: Document, out: Collector, load_strategy: StrategyLoader) -> Deployment | None:
+    """Semantic checks of a schema-valid Deployment document; `load_strategy` reads a named strategy."""
     spec = doc.data["spec"]
     errors_before = sum(1 for d in out.items if d.severity.value == "error")
     mode = spec["mode"]
@@ -99,8 +108,11 @@ def check_deployment(doc: Document, out: Collector) -> Deployment | None:
         out.error(doc.source.value(("spec", "mode")), "D004", f"mode: {mode} needs an exchange for market data",
                   "add spec.exchange: {id: binance}", "spec.mode")
     if mode == "demo" and exchange and exchange.get("testnet") is not True:
-        out.error(doc.source.key(("spec", "exchange")), "D004", "mode: demo runs on the exchange's testnet, "
-                  "but exchange.testnet is not true", "add testnet: true under spec.exchange", "spec.exchange")
+        written = "testnet" in exchange  # point at `testnet: false` when it is written
+        where = ("spec", "exchange", "testnet") if written else ("spec", "exchange")
+        out.error(doc.source.value(where) if written else doc.source.key(where), "D004",
+                  "mode: demo runs on the exchange's testnet, but exchange.testnet is not true",
+                  "write testnet: true" if written else "add testnet: true under spec.exchange", path_text(where))
     if mode == "live" and exchange and exchange.get("testnet") is True:
         out.error(doc.source.key(("spec", "exchange", "testnet")), "D004",
                   "mode: live cannot run on a testnet", "use mode: demo for the testnet",
@@ -111,9 +123,14 @@ def check_deployment(doc: Document, out: Collector) -> Deployment | None:
         path = ("spec", "strategies", i, "path")
         target = base / ref["path"]
         try:
-            exists = target.is_file()
+            exists, is_dir = target.is_file(), target.is_dir()
         except OSError:  # a name the file system rejects, e.g. too long
-            exists = False
+            exists = is_dir = False
+        if is_dir:
+            out.error(doc.source.text_start(path), "D001", f"strategy path '{ref['path']}' is a directory",
+                      "name one strategy file in it, e.g. path: " + ref["path"].rstrip("/") + "/rsi.yaml",
+                      path_text(path))
+            continue
         if not exists:
             out.error(doc.source.text_start(path), "D001", f"strategy file '{ref['path']}' does not exist",
                       f"the path is relative to {base or '.'}/; looked for {target}", path_text(path))
@@ -131,12 +148,53 @@ def check_deployment(doc: Document, out: Collector) -> Deployment | None:
                           path_text(kpath))
         overrides = ref.get("params") or {}
         if overrides and all(key in names for key in overrides):
-            _check_overrides(target, overrides, doc, i, out)
+            _check_overrides(target, overrides, doc, i, out, load_strategy)
         refs.append(StrategyRef(target, dict(ref.get("params") or {}),
                                 tuple(ref.get("symbols") or spec["symbols"])))
     risk = check_risk(doc, out)
+    _check_dates(doc, out)
     errors_after = sum(1 for d in out.items if d.severity.value == "error")
     if errors_after > errors_before:
         return None
     return Deployment(doc.data["metadata"]["name"], doc.file, mode, tuple(refs), tuple(spec["symbols"]), spec,
                       risk or RiskPolicy())
+
+
+def parse_date(text: str) -> datetime | None:
+    """A date as the engine reads it (ISO-8601, `20240131`, or epoch seconds/ms digits), in UTC; None if not."""
+    s = text.strip()
+    digits = s.lstrip("-")
+    if digits.isdigit() and len(digits) >= 9:  # epoch seconds or milliseconds; 20240101 is a date
+        value = int(s)
+        try:
+            return datetime.fromtimestamp(value if abs(value) < 100_000_000_000 else value / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        when = datetime.fromisoformat(s)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _check_dates(doc: Document, out: Collector) -> None:
+    """`data.from` / `data.to` are read when a run starts: check them now, where they are written."""
+    data = doc.data["spec"].get("data")
+    if not isinstance(data, dict):
+        return
+    when: dict[str, datetime] = {}
+    for key in ("from", "to"):
+        raw, path = data.get(key), ("spec", "data", key)
+        if not isinstance(raw, str):
+            continue  # absent, or the schema reported its type
+        parsed = parse_date(raw)
+        if parsed is None:
+            out.error(doc.source.text_start(path), "D006", f"{path_text(path)} was {raw!r}, which is not a date",
+                      "write an ISO-8601 date or time in UTC, e.g. 2024-01-31 or 2024-01-31T12:00", path_text(path))
+        else:
+            when[key] = parsed
+    if "from" in when and "to" in when and when["from"] >= when["to"]:
+        path = ("spec", "data", "to")
+        out.error(doc.source.text_start(path), "D006",
+                  f"spec.data.to ({data['to']}) is not after spec.data.from ({data['from']})",
+                  "move `to` after `from` (the range is from inclusive, to exclusive)", path_text(path))

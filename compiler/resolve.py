@@ -7,6 +7,7 @@ one pass finds every problem of a condition.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,9 @@ from dsl import ast
 from dsl.diagnostics import Collector, Pos
 from dsl.suggest import closest, did_you_mean
 
-__all__ = ["Scope", "resolve_condition", "resolve_expr", "split_shorthand"]
+__all__ = ["MAX_SHIFT", "Scope", "resolve_condition", "resolve_expr", "split_shorthand"]
+
+MAX_SHIFT = 100_000  # `close[n]`: about a year of 5m bars; more would only lengthen the warm-up past any data
 
 
 @dataclass
@@ -70,7 +73,12 @@ class _Resolver:
     # -- scalars -------------------------------------------------------------------------
     def scalar(self, expr: ast.Expr) -> float | None:
         if isinstance(expr, ast.Num):
-            return float(expr.value)
+            value = float(expr.value)
+            if not math.isfinite(value):
+                self.err(expr.pos, "C015", f"the number {expr.value!r} is not finite",
+                         "compare with a finite number, e.g. 1e9 (a YAML .inf, .nan or 1e400 is not one)")
+                return None
+            return value
         if isinstance(expr, ast.Neg):
             inner = self.scalar(expr.operand)
             return None if inner is None else -inner
@@ -113,6 +121,10 @@ class _Resolver:
                 return _fold(expr.op, left.value, right.value)
             return Arith(expr.op, left, right, tf)
         if isinstance(expr, ast.Shift):
+            if expr.bars > MAX_SHIFT:
+                self.err(expr.pos, "C015", f"[{expr.bars}] looks back more bars than SuperBot keeps",
+                         f"a look-back is 0 to {MAX_SHIFT} bars of the term's timeframe")
+                return None
             inner = self.expr(expr.operand, tf)
             if inner is None:
                 return None

@@ -6,6 +6,7 @@ branch that almost matched, so each error kind is translated here.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -16,7 +17,7 @@ from dsl.loader import Document, YamlPath, path_text
 from dsl.suggest import did_you_mean
 from schemas import load_schema
 
-__all__ = ["check_schema", "is_condition_path"]
+__all__ = ["accepted_range", "check_schema", "is_condition_path"]
 
 _TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "a string",
                "object": "a mapping", "array": "a list", "boolean": "true or false", "null": "empty"}
@@ -60,9 +61,93 @@ def _pick_branch(error: ValidationError) -> ValidationError | None:
 
 def check_schema(doc: Document, out: Collector) -> None:
     kind = doc.kind
-    validator = _validator(kind)  # type: ignore[arg-type]
+    assert kind is not None  # the caller checked it
+    _check_numbers_and_keys(doc, load_schema(kind), out)
+    validator = _validator(kind)
     for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
-        _report(doc, error, out)
+        if not doc.source.is_rejected(tuple(error.absolute_path)):  # the loader reported it
+            _report(doc, error, out)
+
+
+# -- what JSON Schema cannot see in YAML: non-finite numbers and keys that are not strings --------
+
+def _branches(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
+    """`schema` with its `$ref` followed and its `anyOf` spread into alternatives."""
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    if "anyOf" in schema:
+        return [b for alt in schema["anyOf"] for b in _branches(alt, root)]
+    return [schema]
+
+
+def _schemas_at(root: dict[str, Any], path: YamlPath) -> list[dict[str, Any]]:
+    """The alternatives of the schema that governs the value at `path`."""
+    current = [root]
+    for part in path:
+        found: list[dict[str, Any]] = []
+        for schema in (b for s in current for b in _branches(s, root)):
+            props, extra, items = schema.get("properties", {}), schema.get("additionalProperties"), schema.get("items")
+            if isinstance(part, str) and part in props:
+                found.append(props[part])
+            elif not isinstance(part, int) and isinstance(extra, dict):
+                found.append(extra)
+            elif isinstance(part, int) and isinstance(items, dict):
+                found.append(items)
+        current = found
+    return [b for s in current for b in _branches(s, root)]
+
+
+_BOUND_WORDS = (("exclusiveMinimum", ">"), ("minimum", ">="), ("exclusiveMaximum", "<"), ("maximum", "<="))
+
+
+def accepted_range(root: dict[str, Any], path: YamlPath) -> str:
+    """`a finite number > -1 and < 0`: what the schema accepts as a number at `path`."""
+    for schema in _schemas_at(root, path):
+        kind = schema.get("type")
+        if kind in ("number", "integer") or (isinstance(kind, list) and "number" in kind):
+            bounds = [f"{word} {schema[key]:g}" for key, word in _BOUND_WORDS if key in schema]
+            noun = "a whole number" if kind == "integer" else "a finite number"
+            return noun + (" " + " and ".join(bounds) if bounds else "")
+    return "a finite number"
+
+
+def _check_numbers_and_keys(doc: Document, root: dict[str, Any], out: Collector) -> None:
+    """NaN and infinity pass every JSON Schema bound (NaN compares false), and YAML allows a
+    number as a key where JSON has only strings: both are caught here, at the offending item."""
+    stack: list[tuple[YamlPath, Any]] = [((), doc.data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                kpath = (*path, key)
+                if not isinstance(key, str):
+                    _key_not_a_string(doc, kpath, key, out)
+                stack.append((kpath, item))
+        elif isinstance(value, list):
+            stack.extend(((*path, i), item) for i, item in enumerate(value))
+        elif is_condition_path(path):
+            continue  # numbers in conditions are checked where conditions are resolved
+        elif isinstance(value, float) and not math.isfinite(value):
+            where = path_text(path)
+            out.error(doc.source.value(path), "S006", f"{where} was {_describe(value)}, which is not a number "
+                      "SuperBot can use", f"write {accepted_range(root, path)}", where)
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST:
+            where = path_text(path)
+            out.error(doc.source.value(path), "S006", f"{where} was {value:.3g}, too large to compute with",
+                      f"write {accepted_range(root, path)}", where)
+
+
+_LARGEST = 2 ** 63  # beyond this an integer overflows the engine's int64 arrays and clocks
+
+
+def _key_not_a_string(doc: Document, kpath: YamlPath, key: Any, out: Collector) -> None:
+    where = path_text(kpath[:-1]) or "(document)"
+    if kpath[:-1] == ("spec", "risk", "roi") and isinstance(key, int):
+        hint = f"write {key}m: a duration needs its unit (m, h, d or w)"
+    else:
+        hint = f"quote it: '{key}'"
+    out.error(doc.source.key(kpath), "S005", f"key {key!r} in {where} is a number; keys are text", hint,
+              f"{where}.{key}")
 
 
 def _report(doc: Document, error: ValidationError, out: Collector,

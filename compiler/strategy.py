@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -152,11 +153,15 @@ def _read_params(doc: Document, out: Collector) -> dict[str, ParamDef]:
             params[name] = fixed
             continue
         default = body["default"]
+        if isinstance(default, float) and not math.isfinite(default):
+            params[name] = fixed
+            continue  # the schema check reported it
         kind = kinds[0] if kinds else "fixed"
         if kind in ("int", "float"):
             bounds = body[kind]
             if not (isinstance(bounds, list) and len(bounds) == 2
-                    and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)):
+                    and all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b)
+                            for b in bounds)):
                 params[name] = fixed
                 continue  # the schema reported it
             lo, hi = bounds

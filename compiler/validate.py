@@ -89,7 +89,7 @@ def _check_document(doc: Document, out: Collector, report: FileReport) -> None:
         else:
             _conditions_only(doc, out)
     else:  # semantic checks after schema errors too: one run shows every problem
-        deployment = _safe(check_deployment, doc, out)
+        deployment = _safe(lambda d, o: check_deployment(d, o, load_strategy), doc, out)
         if deployment is not None and schema_ok:
             report.deployments.append(deployment)
 

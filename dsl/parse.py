@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -113,6 +114,9 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
 
 
+_CHAIN = re.compile(r"^\s*(?P<low>[^<>=!\s]+)\s*<=?\s*(?P<mid>[^<>=!\s]+)\s*<=?\s*(?P<high>[^<>=!\s]+)\s*$")
+
+
 def _syntax_error(text: str, exc: UnexpectedInput) -> ParseError:
     line, column = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
@@ -126,8 +130,12 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> ParseError:
                           f"expected {_describe_expected(set(expected))}" if expected else None)
     if isinstance(exc, UnexpectedToken):
         token = exc.token
-        return ParseError(f"unexpected {token.value!r} in expression", line, column,
-                          f"expected {_describe_expected(set(exc.expected))}")
+        hint = f"expected {_describe_expected(set(exc.expected))}"
+        if token.type == "COMPARE":  # `1 < rsi_14 < 2`: comparisons do not chain
+            chain = _CHAIN.match(text)
+            hint = (f"comparisons do not chain: write '{chain['mid']} between [{chain['low']}, {chain['high']}]'"
+                    if chain else "comparisons do not chain: join them with 'and', or use 'between [low, high]'")
+        return ParseError(f"unexpected {token.value!r} in expression", line, column, hint)
     return ParseError(str(exc), line, column, None)
 
 
@@ -183,7 +191,11 @@ class _Builder:
                 return ast.Num(-inner.value, pos)
             return ast.Neg(inner, pos)
         if kind == "shift":
-            return ast.Shift(self.build(ch[0]), int(ch[1]), pos)
+            bars = str(ch[1])
+            if len(bars) > 100:  # int() refuses thousands of digits; the resolver bounds the rest
+                raise ParseError(f"look-back [{bars[:10]}...] has {len(bars)} digits", *_tok_pos(ch[1])[:2],
+                                 "a look-back is a number of bars, e.g. close[1]")
+            return ast.Shift(self.build(ch[0]), int(bars), pos)
         if kind == "at":
             return ast.At(self.build(ch[0]), str(ch[1]), pos)
         if kind == "number":

@@ -120,3 +120,14 @@ def test_parser_works_when_the_cache_cannot_be_written(tmp_path: Path, monkeypat
         assert parse.parse_condition_text("rsi_14 < 30") is not None
     finally:
         parse._parser.cache_clear()
+
+
+@pytest.mark.parametrize(("module", "absent"), [
+    pytest.param("engine.report.terminal", ("sqlalchemy", "plotly", "optuna"), id="summary"),
+    pytest.param("engine.cli.backtest_cmds", HEAVY, id="backtest-command"),
+    pytest.param("engine.cli.apply_cmds", HEAVY, id="apply-command"),
+])
+def test_module_imports_only_what_it_needs(module: str, absent: tuple[str, ...]) -> None:
+    code = f"import importlib, sys; importlib.import_module({module!r}); print([m for m in {absent!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

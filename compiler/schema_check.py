@@ -12,6 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from compiler.timeframes import TIMEFRAMES, duration_ms, timeframe_hint
 from dsl.diagnostics import Collector
 from dsl.loader import Document, YamlPath, path_text
 from dsl.suggest import did_you_mean
@@ -188,6 +189,8 @@ def _report(doc: Document, error: ValidationError, out: Collector,
     elif v in ("enum", "const"):
         options = schema.get("enum") or [schema.get("const")]
         hint = did_you_mean(str(inst), [str(o) for o in options])
+        if options == list(TIMEFRAMES) and isinstance(inst, str):  # nearest by duration, not by spelling
+            hint = timeframe_hint(inst).split(";")[0] if duration_ms(inst) is not None else hint
         out.error(src.value(path), "S003", f"{where} was {_describe(inst)}; expected one of: "
                   + ", ".join(str(o) for o in options), hint or "pick one of the listed values", where)
     elif v == "type":

@@ -21,7 +21,7 @@ from compiler.resolve import Scope, resolve_condition
 from compiler.terms import Predicate
 from compiler.timeframes import duration_ms
 from dsl import ast
-from dsl.diagnostics import Collector, Diagnostic, ManifestError
+from dsl.diagnostics import Collector, Diagnostic, ManifestError, Severity
 from dsl.loader import Document, YamlPath, path_text
 from dsl.parse import parse_condition
 from dsl.suggest import did_you_mean
@@ -217,6 +217,10 @@ def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], condition
                         doc: Document, out: Collector) -> None:
     """A range whose ends an indicator rejects would crash optimization trials: catch it now."""
     defaults = {n: p.default for n, p in params.items()}
+    baseline = Collector(doc.file)
+    for where, cond in conditions:
+        resolve_condition(cond, Scope(strategy_tf, defaults, baseline, where))
+    known = {(d.pos, d.code) for d in baseline.items}
     for name, p in params.items():
         if p.kind in ("int", "float"):
             values, what = (p.low, p.high), "range of '${}' includes"
@@ -231,7 +235,8 @@ def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], condition
             scratch = Collector(doc.file)
             for where, cond in conditions:
                 resolve_condition(cond, Scope(strategy_tf, {**defaults, name: bound}, scratch, where))
-            problems = [d for d in scratch.items if d.code in ("C006", "C004")]
+            # only what this value adds: the file's other errors are reported where they are
+            problems = [d for d in scratch.items if d.code in ("C006", "C004") and (d.pos, d.code) not in known]
             if problems:
                 path: YamlPath = ("spec", "params", name, p.kind, index)  # the offending bound or choice
                 if index < 0:
@@ -388,12 +393,11 @@ def check_strategy(doc: Document, out: Collector) -> Strategy | None:
         out.items[first:] = [_at_item(doc, d) for d in out.items[first:]]
         used |= scope.used_params
     risk, sizing = _read_risk(doc, params, used, out)
-    errors_now = len([d for d in out.items if d.severity.value == "error"])
-    if errors_now == before:
-        _check_param_bounds(timeframe, params, located, doc, out)
-    unparsed = any(d.code.startswith("P") for d in out.items[before_all:])
+    # a term with an error may hide the `$param` it uses: no "never used" beside a real error
+    checked = not any(d.severity is Severity.ERROR for d in out.items[before_all:])
+    _check_param_bounds(timeframe, params, located, doc, out)
     for name in params:
-        if name not in used and not unparsed:
+        if name not in used and checked:
             out.warning(doc.source.key(("spec", "params", name)), "W001", f"parameter '{name}' is never used",
                         f"reference it as ${name} in a condition or risk value, or remove it",
                         path_text(("spec", "params", name)))

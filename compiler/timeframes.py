@@ -26,12 +26,26 @@ def timeframe_ms(tf: str) -> int:
     return ms
 
 
+def timeframe_hint(tf: str) -> str:
+    """What to write instead of `tf`: for a well-formed duration, the supported timeframes nearest to it."""
+    supported = f"supported timeframes: {' '.join(TIMEFRAMES)}"
+    ms = duration_ms(tf)
+    if ms is None:
+        from dsl.suggest import did_you_mean
+        found = did_you_mean(tf, TIMEFRAMES)
+        return f"{found} ({supported})" if found else supported
+    below = [t for t in TIMEFRAMES if timeframe_ms(t) < ms]
+    above = [t for t in TIMEFRAMES if timeframe_ms(t) > ms]
+    nearest = " or ".join(t for t in (below[-1:] + above[:1]))
+    return f"use {nearest}; {supported}"
+
+
 def timeframe_error(tf: str, base: str) -> tuple[str, str] | None:
     """(message, hint) when `tf` cannot be used in a strategy whose timeframe is `base`."""
     if tf not in TIMEFRAMES:
-        from dsl.suggest import did_you_mean
-        return (f"'{tf}' is not a timeframe",
-                did_you_mean(tf, TIMEFRAMES) or f"use one of {' '.join(TIMEFRAMES)}")
+        well_formed = duration_ms(tf) is not None
+        return (f"'{tf}' is not a supported timeframe" if well_formed else f"'{tf}' is not a timeframe",
+                timeframe_hint(tf))
     if base not in TIMEFRAMES:
         return None
     ms, base_ms = timeframe_ms(tf), timeframe_ms(base)

@@ -221,21 +221,23 @@ def _syntax_error(exc: MarkedYAMLError, text: str, out: Collector) -> None:
         mark, problem, opened = opened, f"{problem} {context} that starts here", None
     pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
     hint = "check indentation, quotes and brackets around this place"
-    if "found character '\\t'" in problem:
-        hint = "indent with spaces: YAML does not allow tabs for indentation"
-    elif "'${'" in problem or (problem.startswith("found unexpected ':'") and "${" in _line(text, pos.line)):
-        hint = "quote a value holding ${NAME}: '${NAME}' (in a flow mapping {...}, '{' and '}' are YAML)"
+    env_ref = mark is not None and 0 < mark.index < len(text) and text[mark.index - 1:mark.index + 1] == "${"
+    if env_ref:  # `{api_key: ${KEY}}`: inside [...] or {...}, the '{' of ${KEY} is YAML's
+        assert mark is not None
+        pos = Pos(mark.line + 1, mark.column)
+        hint = "quote a value that holds ${NAME} inside [...] or {...}: write '${NAME}'"
+    elif "character '\\t'" in problem:
+        hint = "indent with spaces: YAML does not allow a tab here"
+    elif problem.startswith("expected ','") and problem.endswith("but got '<scalar>'"):
+        hint = "put a ',' between two items"
     out.error(pos, "E001", f"YAML syntax error: {problem}", hint)
     opener = next((o for c, o in _OPENERS.items() if context.endswith(c)), None)
-    if opened is not None and opener is not None and (opened.line, opened.column) != (mark.line, mark.column):
+    # a bracket left open across lines: say where it opened (on one line, the caret shows it already)
+    if (opened is not None and opener is not None and not env_ref and mark is not None
+            and opened.line < mark.line):
         what = f"'{opener}'" if opener != "quote" else "quoted string"
         out.note(Pos(opened.line + 1, opened.column + 1), "E001",
                  f"the {what} that is not closed starts here", f"close it before line {pos.line}")
-
-
-def _line(text: str, line: int) -> str:
-    lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def load_text(text: str, file: str, out: Collector) -> list[Document]:

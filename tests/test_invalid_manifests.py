@@ -1,7 +1,8 @@
 """The invalid-manifest corpus: every file in tests/invalid/ declares the one problem it holds.
 
 First line `# expect: CODE LINE:COLUMN`; optional trailing lines `# message: ...` and
-`# hint: ...` pin the full text. The position is that of the offending item itself
+`# hint: ...` pin the full text, and `# note: LINE:COLUMN message` the note that must follow
+the error (e.g. where an unclosed bracket opened); a file without one must produce no note. The position is that of the offending item itself
 (the key, the value, the term), never its parent mapping.
 """
 from __future__ import annotations
@@ -56,6 +57,8 @@ def test_invalid_manifest_reports_its_error_at_the_offending_item(
         assert found[0].message == message
     if hint is not None:
         assert found[0].hint == hint
+    notes = [f"{d.line}:{d.column} {d.message}" for d in report.diagnostics if d.severity is Severity.NOTE]
+    assert notes == re.findall(r"^# note: (.*)$", path.read_text(encoding="utf-8"), re.MULTILINE)
 
 
 def test_invalid_corpus_covers_every_check() -> None:

@@ -18,10 +18,13 @@ from itertools import pairwise
 from typing import Any
 
 from compiler.risk import RiskPolicy
-from compiler.timeframes import TIMEFRAMES, timeframe_ms
+from compiler.timeframes import MINUTE_MS, TIMEFRAMES, timeframe_ms
 from dsl.errors import UserError
 
 __all__ = [
+    "DEFAULT_BALANCE",
+    "DEFAULT_EXIT_TIMEOUT_MINUTES",
+    "DEFAULT_FEE",
     "EndOfDataPrice",
     "KernelConfig",
     "KernelConfigError",
@@ -29,6 +32,12 @@ __all__ = [
     "SizingMode",
     "StopGapFill",
 ]
+
+
+# Defaults shared by the kernel, the backtest settings and the CLI options (defined here only).
+DEFAULT_FEE = 0.001                  # per side, a common spot taker fee (freqtrade's tests use it too)
+DEFAULT_BALANCE = 10_000.0           # quote currency at the start
+DEFAULT_EXIT_TIMEOUT_MINUTES = 10.0  # freqtrade's sample configs: unfilledtimeout.exit = 10 minutes
 
 
 class KernelConfigError(UserError, ValueError):
@@ -131,10 +140,19 @@ class KernelConfig:
     end_of_data_price  EndOfDataPrice (see there)
     risk               a deployment's portfolio rules (compiler.risk.RiskPolicy, docs/risk.md);
                        its max_open_positions, when set, replaces max_open_positions
+    exit_timeout_minutes  an exit order that has not filled this long after the candle it
+                       was placed on is cancelled (freqtrade's `unfilledtimeout.exit`); the
+                       position stays open until its next exit. None: it waits until filled
+    reserve_fees       False (freqtrade): an entry needs its stake free, where free is the
+                       starting balance + closed profit - open stakes. True: stake + its
+                       entry fee must fit the cash left after open trades' stakes AND fees
+    roi_on_red_entry_candle  False (freqtrade): no ROI exit on the entry candle of a long
+                       when the candle falls (open > close), the entry is below the open
+                       and the ROI price above the close (shorts mirrored). True: take it
     """
 
     timeframe: str
-    fee: float = 0.001
+    fee: float = DEFAULT_FEE
     slippage_bps: float = 0.0
     stoploss: float | None = None
     trailing: tuple[float, float] | None = None
@@ -142,11 +160,14 @@ class KernelConfig:
     max_hold_minutes: float | None = None
     sizing: Sizing = field(default_factory=lambda: Sizing.percent(100))
     max_open_positions: int = 1
-    starting_balance: float = 10_000.0
+    starting_balance: float = DEFAULT_BALANCE
     price_tick: float = 0.0
     min_stake: float = 0.0
     stop_gap_fill: StopGapFill = StopGapFill.CANDLE
     end_of_data_price: EndOfDataPrice = EndOfDataPrice.OPEN
+    exit_timeout_minutes: float | None = DEFAULT_EXIT_TIMEOUT_MINUTES
+    reserve_fees: bool = False
+    roi_on_red_entry_candle: bool = False
 
     risk: RiskPolicy = field(default_factory=RiskPolicy)
 
@@ -155,7 +176,7 @@ class KernelConfig:
 
     @property
     def timeframe_minutes(self) -> int:
-        return timeframe_ms(self.timeframe) // 60_000
+        return timeframe_ms(self.timeframe) // MINUTE_MS
 
     @property
     def id(self) -> str:
@@ -300,6 +321,16 @@ def _check(cfg: KernelConfig) -> None:
     if ms < 0:
         raise KernelConfigError(f"min_stake was {ms:g}; use an amount of quote >= 0")
     set_(cfg, "min_stake", ms)
+    if cfg.exit_timeout_minutes is not None:
+        to = _number("exit_timeout_minutes", cfg.exit_timeout_minutes)
+        if to < 0:
+            raise KernelConfigError(
+                f"exit_timeout_minutes was {to:g}; use minutes >= 0 (freqtrade's sample configs use 10), "
+                "or None to keep an exit order until it fills")
+        set_(cfg, "exit_timeout_minutes", to)
+    for name in ("reserve_fees", "roi_on_red_entry_candle"):
+        if not isinstance(getattr(cfg, name), bool):
+            raise KernelConfigError(f"{name} was {getattr(cfg, name)!r}; use true or false")
     for name, enum in (("stop_gap_fill", StopGapFill), ("end_of_data_price", EndOfDataPrice)):
         try:
             set_(cfg, name, enum(getattr(cfg, name)))

@@ -128,7 +128,10 @@ def _from_table(row: Mapping[str, Any]) -> IndicatorSpec:
     aliases = {_friendly(lname, o): o for o in outputs if _friendly(lname, o) != o}
     return IndicatorSpec(
         name=lname, inputs=tuple(row["inputs"]),
-        params=tuple(ParamSpec(p["name"], p["default"], p["integer"], p["min"], p["max"]) for p in row["params"]),
+        params=tuple(ParamSpec(p["name"], p["default"], p["integer"], p["min"],
+                               # TA-Lib accepts MA types we do not offer (see value_error)
+                               min(p["max"], _MA_TYPES - 1) if "matype" in p["name"] else p["max"])
+                     for p in row["params"]),
         outputs=outputs, aliases=aliases, unstable=row["unstable"], group=row["group"],
         description=row["description"], explicit_inputs=any(i not in COLUMNS for i in row["inputs"]),
     )

@@ -173,7 +173,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_trials() -> None:
     result = run_stage(interrupted, dims, stage="all", study_name="ctrl-c", sampler="random", seed=1,  # type: ignore[arg-type]
                        trials=50)
     assert result.interrupted and result.n_trials == 4
-    kept = optuna.load_study(study_name="ctrl-c", storage=local_storage())
+    kept = optuna.load_study(study_name="ctrl-c", storage=local_storage("ctrl-c"))
     assert len(kept.trials) == 4
 
 
@@ -216,12 +216,15 @@ def test_apply_changes_only_the_numbers(tmp_path: Path) -> None:
     ]
 
 
-def test_apply_without_a_terminal_never_waits(tmp_path: Path) -> None:
+def test_apply_without_a_terminal_and_without_yes_is_a_usage_error(tmp_path: Path) -> None:
     target = tmp_path / "rsi.yaml"
     target.write_text((ROOT / "strategies" / "rsi_mean_reversion.yaml").read_text())
     from engine.cli.optimize_cmds import apply_params
+    from engine.errors import UsageError, exit_code
     before = target.read_text()
-    assert not apply_params(target, {"rsi_len": 9}, yes=False)  # pytest's stdin is not a terminal
+    with pytest.raises(UsageError, match="no terminal") as caught:  # pytest's stdin is not a terminal
+        apply_params(target, {"rsi_len": 9}, yes=False)
+    assert exit_code(caught.value) == 2 and "--yes" in (caught.value.hint or "")
     assert target.read_text() == before
 
 
@@ -294,7 +297,7 @@ def test_jobs_run_forked_workers_on_the_shared_local_journal() -> None:
     options = OptimizeOptions(objective=make_objective("profit"), trials=11, sampler="grid", jobs=2,
                               study="jobs-test")
     result = optimize(session, options)
-    kept = optuna.load_study(study_name="jobs-test.all", storage=local_storage())
+    kept = optuna.load_study(study_name="jobs-test.all", storage=local_storage("jobs-test.all"))
     done = [t for t in kept.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert sorted(t.params["level"] for t in done) == list(range(90, 101))
     assert result.best_params == {"level": 96}

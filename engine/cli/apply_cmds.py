@@ -66,12 +66,13 @@ def apply_cmd(path: Path | None, file: Path | None, json_out: bool, yes: bool) -
             from engine.cli.backtest_cmds import run_backtest
             code |= run_backtest(ref.path, settings, json_out=json_out, overrides=ref.params)
         else:
-            from engine.cli.optimize_cmds import run_optimize
+            from engine.cli.optimize_cmds import DEFAULT_MIN_TRADES, run_optimize
             from engine.optimize.objective import make_objective
             from engine.optimize.run import OptimizeOptions
             opt = dep.spec.get("optimize") or {}
             options = OptimizeOptions(
-                objective=make_objective(opt.get("objective", "sharpe"), int(opt.get("min_trades", 0))),
+                objective=make_objective(opt.get("objective", "sharpe"),
+                                         int(opt.get("min_trades", DEFAULT_MIN_TRADES))),
                 trials=int(opt.get("trials", 100)), sampler=opt.get("sampler", "tpe"), seed=opt.get("seed"),
                 stages=opt.get("stages", "all"), storage=opt.get("storage"), study=opt.get("study"),
                 walk_forward=opt.get("walk_forward"))

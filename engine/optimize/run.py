@@ -58,10 +58,17 @@ class OptimizeResult:
     folds: list[FoldResult] = field(default_factory=list)
     elapsed_ms: float = 0.0
     interrupted: bool = False
+    run: str = ""                 # the run's name: its studies are RUN.STAGE (RUN.foldK.STAGE)
+    chosen_by: str = "best trial of the last stage"
 
     @property
     def n_trials(self) -> int:
         return sum(s.n_trials for s in self.stages)
+
+    @property
+    def apply_study(self) -> str | None:
+        """The stored study whose best trial, with the stages frozen before it, is `best_params`."""
+        return self.stages[-1].study if self.stages and self.best_params else None
 
 
 def check_space(strategy: Strategy, used: set[str]) -> None:
@@ -76,18 +83,17 @@ def check_space(strategy: Strategy, used: set[str]) -> None:
 
 
 def _stages(session: BacktestSession, options: OptimizeOptions, span: tuple[int, int] | None,
-            tag: str, progress: Callable[[int, float | None], None] | None) -> tuple[list[StageResult], dict[str, Any], bool]:
+            run: str, progress: Callable[[int, float | None], None] | None,
+            ) -> tuple[list[StageResult], dict[str, Any], bool]:
     strategy = session.strategy
     best: dict[str, Any] = {}
     results: list[StageResult] = []
-    stamp = time.strftime("%Y%m%d-%H%M%S")
     for dims in stage_plan(strategy, options.stages):
         stage = dims[0].stage if options.stages != "all" else "all"
-        name = f"{options.study or f'{strategy.name}-{stamp}'}{tag}.{stage}"
         runner = TrialRunner(session, options.objective, best, span)
-        result = run_stage(runner, dims, stage=stage, study_name=name, sampler=options.sampler, seed=options.seed,
-                           trials=options.trials, timeout=options.timeout, storage_url=options.storage,
-                           jobs=options.jobs, on_progress=progress)
+        result = run_stage(runner, dims, stage=stage, study_name=f"{run}.{stage}", sampler=options.sampler,
+                           seed=options.seed, trials=options.trials, timeout=options.timeout,
+                           storage_url=options.storage, jobs=options.jobs, on_progress=progress)
         results.append(result)
         best = {**best, **result.best_params}
         if result.interrupted:
@@ -97,28 +103,39 @@ def _stages(session: BacktestSession, options: OptimizeOptions, span: tuple[int,
 
 def optimize(session: BacktestSession, options: OptimizeOptions,
              progress: Callable[[int, float | None], None] | None = None) -> OptimizeResult:
+    """Run the stages (on each walk-forward fold) and say which parameters are the result.
+
+    Walk-forward result: the parameters of the LAST fold, optimized on the most
+    recent in-sample window (what one would trade next), reported with that
+    fold's out-of-sample value; `chosen_by` says so. The other folds measure
+    how well the procedure generalizes; their parameters are in `folds`.
+    """
     t0 = time.perf_counter()
     name = session.strategy.name
+    run = options.study or f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not options.walk_forward:
-        stages, best, interrupted = _stages(session, options, None, "", progress)
+        stages, best, interrupted = _stages(session, options, None, run, progress)
         value = stages[-1].best_value if stages else None
-        return OptimizeResult(name, best, value, stages, [], (time.perf_counter() - t0) * 1e3, interrupted)
-    result = OptimizeResult(name, {}, None)
+        return OptimizeResult(name, best, value, stages, [], (time.perf_counter() - t0) * 1e3, interrupted, run)
+    result = OptimizeResult(name, {}, None, run=run)
     times = session.market.time
     from engine.metrics.metrics import iso_time
     for fold in make_folds(session.start, session.bars, options.walk_forward, options.anchored):
-        stages, best, interrupted = _stages(session, options, fold.in_sample, f".fold{fold.index}", progress)
+        stages, best, interrupted = _stages(session, options, fold.in_sample, f"{run}.fold{fold.index}", progress)
         result.stages.extend(stages)
         is_value = stages[-1].best_value if stages else None
-        oos_value = options.objective(session.result(best, fold.out_of_sample))
-        oos_value = None if oos_value == float("-inf") else oos_value
+        oos: float | None = options.objective(session.result(best, fold.out_of_sample))
+        oos = None if oos == float("-inf") else oos
 
         def span(s: tuple[int, int]) -> dict[str, str]:
             return {"from": iso_time(int(times[s[0]])) or "", "to": iso_time(int(times[s[1] - 1])) or ""}
 
         result.folds.append(FoldResult(fold.index, span(fold.in_sample), span(fold.out_of_sample), best,
-                                       is_value, oos_value, collapse_warning(is_value, oos_value)))
-        result.best_params, result.best_value = best, is_value
+                                       is_value, oos, collapse_warning(is_value, oos)))
+        result.best_params, result.best_value = best, oos
+        result.chosen_by = (f"fold {fold.index} (the most recent in-sample window, "
+                            f"{result.folds[-1].in_sample['from'][:10]}..{result.folds[-1].in_sample['to'][:10]}); "
+                            "value: its out-of-sample objective")
         if interrupted:
             result.interrupted = True
             break

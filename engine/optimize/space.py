@@ -65,7 +65,7 @@ def grid_points(dims: list[ParamDef]) -> Iterator[dict[str, Any]]:
     """Every combination, in a fixed order (the first dimension varies slowest)."""
     names = [p.name for p in dims]
     for combo in itertools.product(*(_values(p) for p in dims)):
-        yield dict(zip(names, combo))
+        yield dict(zip(names, combo, strict=True))
 
 
 def stage_plan(strategy: Strategy, stages: str) -> list[list[ParamDef]]:

@@ -2,11 +2,12 @@
 
 * Default (local): the trial loop runs on Optuna's in-memory storage (or,
   for a grid, on no storage at all); finished trials are copied in bulk into
-  a journal file under the user's data directory every couple of seconds, at
-  the end, and on Ctrl-C, as ONE append per batch (Optuna's journal would
+  the study's own journal file under the user's data directory
+  (`$SUPERBOT_HOME/optuna/STUDY.journal`) every couple of seconds, at the
+  end, and on Ctrl-C, as ONE append per batch (Optuna's journal would
   otherwise lock, write and fsync the file once per trial, which costs as much
   as the trial). So every finished trial is kept, and `superbot params apply
-  STUDY` can read any study later.
+  STUDY` can read any study later (`superbot optimize list` lists them).
 * `--storage URL` (PostgreSQL, or any SQLAlchemy URL): Optuna's RDB storage
   is used directly in the loop, so workers on several machines share one
   study. Workers that start together on a fresh database would race to create
@@ -23,6 +24,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
@@ -30,13 +32,24 @@ from optuna.storages.journal import JournalFileBackend
 
 from engine.data.home import data_home
 
-__all__ = ["LocalJournal", "TrialMirror", "journal_path", "local_storage", "open_storage"]
+__all__ = ["LocalJournal", "TrialMirror", "journal_path", "local_storage", "open_storage", "studies_dir"]
 
 
-def journal_path() -> Path:
-    path = data_home() / "optuna" / "studies.journal"
-    path.parent.mkdir(parents=True, exist_ok=True)
+def studies_dir() -> Path:
+    path = data_home() / "optuna"
+    path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def journal_path(study: str | None = None) -> Path:
+    """The journal file of one local study (or, for None, the shared file older versions wrote).
+
+    One file per study: opening a journal replays every line of it, so a
+    single file holding every past study would make each new run slower.
+    """
+    if study is None:
+        return studies_dir() / "studies.journal"
+    return studies_dir() / f"{quote(study, safe='-_.')}.journal"
 
 
 class _BatchingFile(JournalFileBackend):
@@ -92,14 +105,14 @@ class LocalJournal(JournalStorage):
         super().__init__(self.file)
 
 
-def local_storage() -> LocalJournal:
-    return LocalJournal(journal_path())
+def local_storage(study: str | None = None) -> LocalJournal:
+    return LocalJournal(journal_path(study))
 
 
-def open_storage(url: str | None) -> BaseStorage:
-    """The persistent storage: the local journal by default, else the given database URL."""
+def open_storage(url: str | None, study: str | None = None) -> BaseStorage:
+    """The persistent storage: the study's local journal by default, else the given database URL."""
     if url is None:
-        return local_storage()
+        return local_storage(study)
     if url.startswith("journal:"):
         return LocalJournal(url.removeprefix("journal:"))
     from sqlalchemy.exc import ArgumentError, OperationalError

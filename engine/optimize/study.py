@@ -234,7 +234,7 @@ def run_stage(runner: TrialRunner, dims: list[ParamDef], *, stage: str, study_na
     if storage_url is not None or jobs > 1:
         # several workers, maybe on several machines: a common seed would make them all draw
         # the same points, so shared studies sample without one
-        persistent = open_storage(storage_url)
+        persistent = open_storage(storage_url, study_name)
         study, created = _create(persistent, study_name, _sampler(sampler, None))
         if created:
             study.set_user_attr("frozen", frozen)
@@ -249,7 +249,7 @@ def run_stage(runner: TrialRunner, dims: list[ParamDef], *, stage: str, study_na
         interrupted = _run_shared(study, storage_url, dists, runner, n, deadline, jobs, sampler, progress)
         finished = study.get_trials(deepcopy=False)
     else:
-        target, _ = _create(open_storage(None), study_name, _sampler(sampler, seed))
+        target, _ = _create(open_storage(None, study_name), study_name, _sampler(sampler, seed))
         target.set_user_attr("frozen", frozen)
         grid_trials: list[optuna.trial.FrozenTrial] = []
         local = (None if points is not None
@@ -324,7 +324,7 @@ def _run_shared(study: optuna.Study, storage_url: str | None, dists: dict[str, A
     name = study.study_name
     # the journal by its path, not through $SUPERBOT_HOME: a forkserver keeps the environment it
     # started with, which need not be this process's current one
-    url = storage_url or f"journal:{journal_path()}"
+    url = storage_url or f"journal:{journal_path(name)}"
     if jobs <= 1:
         return _shared_worker(name, url, dists, runner, n, deadline, sampler, None, progress)
     # forkserver where the platform has it (a clean single-threaded parent for every fork), else spawn

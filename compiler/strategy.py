@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,7 +25,7 @@ from dsl import ast
 from dsl.diagnostics import Collector, Diagnostic, ManifestError, Severity
 from dsl.loader import Document, YamlPath, path_text
 from dsl.parse import parse_condition
-from dsl.suggest import did_you_mean
+from dsl.suggest import closest, did_you_mean
 
 __all__ = ["BoundStrategy", "ParamDef", "RiskSpec", "SizingSpec", "Strategy", "check_strategy"]
 
@@ -370,6 +371,29 @@ def _at_item(doc: Document, diag: Diagnostic) -> Diagnostic:
     return replace(diag, path=path_text(best))
 
 
+_PARAM_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _hidden_uses(doc: Document, params: dict[str, ParamDef], used: set[str]) -> set[str]:
+    """Parameters an error may have hidden from resolution: "never used" would be noise beside it.
+
+    A `$name` written in a term that failed to resolve (a bad timeframe, an unknown indicator) was
+    never seen as used; and `$rsi_bye` hides `rsi_buy`, the parameter it was meant to be.
+    """
+    written: set[str] = set()
+    stack: list[Any] = [doc.data.get("spec")]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(v for k, v in value.items() if k != "params")
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            written.update(_PARAM_REF.findall(value))
+    typos = {m for ref in written - set(params) for m in closest(ref, list(params))}
+    return (written | typos) - used
+
+
 def _digest(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -393,11 +417,11 @@ def check_strategy(doc: Document, out: Collector) -> Strategy | None:
         out.items[first:] = [_at_item(doc, d) for d in out.items[first:]]
         used |= scope.used_params
     risk, sizing = _read_risk(doc, params, used, out)
-    # a term with an error may hide the `$param` it uses: no "never used" beside a real error
-    checked = not any(d.severity is Severity.ERROR for d in out.items[before_all:])
     _check_param_bounds(timeframe, params, located, doc, out)
+    hidden = _hidden_uses(doc, params, used) if any(d.severity is Severity.ERROR for d in out.items[before_all:]) \
+        else set()
     for name in params:
-        if name not in used and checked:
+        if name not in used and name not in hidden:
             out.warning(doc.source.key(("spec", "params", name)), "W001", f"parameter '{name}' is never used",
                         f"reference it as ${name} in a condition or risk value, or remove it",
                         path_text(("spec", "params", name)))

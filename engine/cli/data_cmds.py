@@ -3,11 +3,11 @@
 Every command works on one store: `--store DIR`, by default the user's
 (`$SUPERBOT_HOME/market`, else `$XDG_DATA_HOME/superbot/market`, else
 `~/.local/share/superbot/market`). Data problems (bad rows, unknown symbol,
-exchange failures) are printed as one message and exit 1; wrong usage exits 2.
+exchange failures) are `DataError`s, printed by `engine/errors.py` as one message
+with exit 1; wrong usage (including a bad option value) exits 2.
 """
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -30,18 +30,6 @@ from engine.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LISTED = 50   # skipped rows printed per file; --json has all of them
-
-
-def _data_errors(fn: F) -> F:
-    """Print a DataError as its message and exit 1 (no traceback: it is the data's fault)."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DataError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
-            raise click.exceptions.Exit(1) from None
-    return wrapper  # type: ignore[return-value]
 
 
 def _store_option(fn: F) -> F:
@@ -105,7 +93,6 @@ def data() -> None:
 @_store_option
 @click.option("--exchange", default=None, help="Only this exchange.")
 @click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")
-@_data_errors
 def list_cmd(store: Path | None, exchange: str | None, json_out: bool) -> None:
     """What the store holds: symbol, timeframe, first and last candle, rows, gaps.
 
@@ -157,7 +144,6 @@ def _entry_table(title: str, entries: list[StoreEntry]) -> Table:
 @click.option("--timeframe", type=click.Choice(TIMEFRAMES), default=None, help="Only this timeframe.")
 @click.option("--all", "show_all", is_flag=True, help=f"Every range (default: the first {_LISTED} per series).")
 @click.option("--json", "json_out", is_flag=True, help="Machine-readable output (every range).")
-@_data_errors
 def gaps(store: Path | None, exchange: str | None, symbols: tuple[str, ...], timeframe: str | None,
          show_all: bool, json_out: bool) -> None:
     """The missing candles of each stored series, as ranges of open times."""
@@ -207,7 +193,6 @@ def gaps(store: Path | None, exchange: str | None, symbols: tuple[str, ...], tim
                    "and list the skipped ones.")
 @_store_option
 @click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")
-@_data_errors
 def import_cmd(path: Path, symbol: str | None, timeframe: str | None, exchange: str | None,
                bad_rows: str, store: Path | None, json_out: bool) -> None:
     """Import candle files (csv with a header, parquet, freqtrade feather / json / json.gz).
@@ -270,7 +255,6 @@ def import_cmd(path: Path, symbol: str | None, timeframe: str | None, exchange: 
               default=None, help="JSON file of extra ccxt settings (proxy, timeout, urls).")
 @_store_option
 @click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")
-@_data_errors
 def download(exchange_id: str, symbols: tuple[str, ...], timeframes: tuple[str, ...], since: str,
              until: str | None, bad_rows: str, exchange_config: Path | None, store: Path | None,
              json_out: bool) -> None:
@@ -334,7 +318,6 @@ def download(exchange_id: str, symbols: tuple[str, ...], timeframes: tuple[str, 
 @click.option("--start", default="2024-01-01", show_default=True, help="First open time (UTC).")
 @click.option("--out", "--store", "store", type=click.Path(path_type=Path), default=None,
               help="Store directory to write into (default: the user's market data store).")
-@_data_errors
 def synth(symbol: str, timeframe: str, days: float, seed: int, start: str,
           store: Path | None) -> None:
     """Generate a deterministic synthetic market into the store (exchange `synthetic`).

@@ -46,10 +46,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
-import talib
 from _common import BARS, SEED, STRATEGIES, SYMBOL, candles, emit, log, machine, repeat, summary
+from _floor import BALANCE, FEE, STOP, floor_loop, signals
 
 from compiler.validate import load_strategy
 from engine.backtest.session import open_session
@@ -57,11 +56,6 @@ from engine.backtest.settings import BacktestSettings
 from engine.data.store import CandleStore
 
 WORKLOADS = {"rsi_cross": STRATEGIES / "rsi_cross.yaml", "rsi_cross_15m": STRATEGIES / "rsi_cross_15m.yaml"}
-FEE = 0.001
-STOP = 0.05
-BALANCE = 10_000.0
-_M1 = 60_000
-_M15 = 15 * _M1
 _ANNUAL_1M = 525_600
 
 
@@ -83,115 +77,7 @@ def _superbot_once(strategy, settings: BacktestSettings) -> tuple[float, float, 
     return (t1 - t0) * 1e3, (t2 - t1) * 1e3, run
 
 
-# --- the floor: numpy + TA-Lib + numba --------------------------------------------------
-
-@numba.njit(cache=True)
-def floor_loop(open_, high, low, close, entry, exit_, stop, fee, balance, trades, equity):  # pragma: no cover
-    """Long-only, one position, the whole balance; freqtrade's order within a bar.
-
-    A signal on bar i-1's close acts at bar i's open. Exit signal (ignored when the
-    entry signal is also set) at the open; then the stop against the low, filling at
-    the stop, or at the open when the whole bar is below it. Entries at the open
-    (not on a bar with an exit), and the stop is checked on the entry bar too.
-    Still open at the end: closed at the last bar's open. Returns the trade count;
-    rows are (entry bar, exit bar, entry price, exit price, profit ratio, reason).
-    """
-    n = open_.shape[0]
-    cash = balance
-    amount = 0.0
-    entry_px = 0.0
-    stop_px = 0.0
-    entry_i = -1
-    held = False
-    n_tr = 0
-    for i in range(n):
-        o = open_[i]
-        el = entry[i - 1] if i > 0 else False
-        xl = exit_[i - 1] if i > 0 else False
-        exited = False
-        if held:
-            px = -1.0
-            reason = 0
-            if xl and not el:
-                px = o
-            elif stop_px >= low[i]:
-                px = o if stop_px > high[i] else stop_px
-                reason = 1
-            if px >= 0.0:
-                cash += amount * px * (1.0 - fee)
-                trades[n_tr, 0] = entry_i
-                trades[n_tr, 1] = i
-                trades[n_tr, 2] = entry_px
-                trades[n_tr, 3] = px
-                trades[n_tr, 4] = px * (1.0 - fee) / (entry_px * (1.0 + fee)) - 1.0
-                trades[n_tr, 5] = reason
-                n_tr += 1
-                held = False
-                exited = True
-        if not held and not exited and el and not xl and i < n - 1:
-            stake = cash / (1.0 + fee)
-            cash -= stake * (1.0 + fee)
-            amount = stake / o
-            entry_px = o
-            stop_px = o * (1.0 - stop)
-            entry_i = i
-            held = True
-            if stop_px >= low[i]:
-                px = o if stop_px > high[i] else stop_px
-                cash += amount * px * (1.0 - fee)
-                trades[n_tr, 0] = entry_i
-                trades[n_tr, 1] = i
-                trades[n_tr, 2] = entry_px
-                trades[n_tr, 3] = px
-                trades[n_tr, 4] = px * (1.0 - fee) / (entry_px * (1.0 + fee)) - 1.0
-                trades[n_tr, 5] = 1
-                n_tr += 1
-                held = False
-        equity[i] = cash + amount * close[i] if held else cash
-    if held:
-        px = open_[n - 1]
-        cash += amount * px * (1.0 - fee)
-        trades[n_tr, 0] = entry_i
-        trades[n_tr, 1] = n - 1
-        trades[n_tr, 2] = entry_px
-        trades[n_tr, 3] = px
-        trades[n_tr, 4] = px * (1.0 - fee) / (entry_px * (1.0 + fee)) - 1.0
-        trades[n_tr, 5] = 2
-        n_tr += 1
-        equity[n - 1] = cash
-    return n_tr
-
-
-def _cross_above(a: np.ndarray, level: float) -> np.ndarray:
-    out = np.zeros(len(a), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        out[1:] = (a[1:] > level) & (a[:-1] <= level)
-    return out
-
-
-def _rsi_15m_above(time_ms: np.ndarray, close: np.ndarray, level: float) -> np.ndarray:
-    """RSI(14) of the last CLOSED 15m candle > level, on the 1m bars."""
-    bucket = time_ms // _M15
-    starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
-    ends = np.concatenate((starts[1:], [len(time_ms)]))
-    open_15 = bucket[starts] * _M15
-    keep = np.ones(len(starts), dtype=bool)
-    keep[0] = time_ms[0] == open_15[0]
-    keep[-1] &= time_ms[-1] + _M1 >= open_15[-1] + _M15
-    rsi15 = talib.RSI(close[ends - 1][keep], 14)
-    index = np.searchsorted(open_15[keep] + _M15, time_ms + _M1, side="right") - 1
-    with np.errstate(invalid="ignore"):
-        return np.where(index >= 0, rsi15[index], np.nan) > level
-
-
-def signals(name: str, time_ms: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(entry, exit) of a workload with plain numpy + TA-Lib; shared by the floor and vectorbt."""
-    rsi = talib.RSI(close, 14)
-    entry, exit_ = _cross_above(rsi, 30.0), _cross_above(rsi, 70.0)
-    if name == "rsi_cross_15m":
-        entry &= _rsi_15m_above(time_ms, close, 50.0)
-    return entry, exit_
-
+# --- the floor: benchmarks/_floor.py (numpy + TA-Lib + numba) --------------------------------
 
 def _floor_once(name: str, data) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()

@@ -109,6 +109,7 @@ from engine.kernel._layout import (
 from engine.kernel.risk import RS_CLOSING, RS_NEV, risk_after_bar, risk_blocks_entries
 
 __all__ = [
+    "ENTRY_POINTS",
     "close_all",
     "profit_ratio",
     "step_bars",
@@ -628,3 +629,7 @@ def close_all(P, TK, pos, acct, tr, n_tr):
         n_tr = _close(s, pos[s, Q_LAST_I], pos[s, Q_LAST_T], rate, R_END, P, pos, acct, tr, n_tr)
     acct[A_EQUITY] = acct[A_CASH]
     return n_tr
+
+
+# what the drivers call: the only functions numba keeps in its cache (see jit_cache.py)
+ENTRY_POINTS = (step_bars, close_all)

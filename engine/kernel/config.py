@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from enum import Enum
+from enum import Enum, StrEnum
 from itertools import pairwise
 from typing import Any
 
@@ -44,13 +44,13 @@ class KernelConfigError(UserError, ValueError):
     """The kernel configuration is invalid: fix the value the message names."""
 
 
-class SizingMode(str, Enum):
+class SizingMode(StrEnum):
     PERCENT = "percent"   # value: percent of equity (0 < v <= 100)
     AMOUNT = "amount"     # value: fixed quote amount (> 0)
     RISK = "risk"         # value: fraction of equity lost when the stop fills (0 < v < 1)
 
 
-class StopGapFill(str, Enum):
+class StopGapFill(StrEnum):
     """Where a stop fills when price is already beyond it.
 
     CANDLE (default, freqtrade): at the open only when the whole candle is
@@ -62,7 +62,7 @@ class StopGapFill(str, Enum):
     OPEN = "open"
 
 
-class EndOfDataPrice(str, Enum):
+class EndOfDataPrice(StrEnum):
     """Price at which positions still open at the end of the data are closed.
 
     OPEN (default, freqtrade's `force_exit`): the open of the symbol's last candle.

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from numba import njit
 
 from engine.kernel._layout import (
     A_EQUITY,
@@ -42,6 +41,7 @@ from engine.kernel._layout import (
 )
 from engine.kernel._step import close_all, step_bars
 from engine.kernel.config import KernelConfig
+from engine.kernel.jit_cache import announce_compile
 from engine.kernel.risk import RS_NEV, events_from_rows, grow_events, new_events, new_risk_state, pack_risk
 from engine.kernel.signals import Signals, signal_arrays
 from engine.kernel.trades import SimResult, Trades
@@ -82,13 +82,9 @@ def _prices(name: str, value: object, n_bars: int | None) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-@njit(cache=True)
 def _increasing(t: np.ndarray) -> bool:
-    """One pass, no temporary array (np.diff would allocate a year of int64 per call)."""
-    for k in range(1, t.shape[0]):
-        if t[k] <= t[k - 1]:
-            return False
-    return True
+    """In numpy, not one more compiled function to load (a loaded market skips it: time_checked)."""
+    return bool(np.all(t[1:] > t[:-1]))
 
 
 def _prepare(time: object, open: object, high: object, low: object,
@@ -126,6 +122,7 @@ def simulate(time: np.ndarray, open: np.ndarray, high: np.ndarray, low: np.ndarr
         market is); skips a pass over the clock on every optimizer trial.
     """
     t, o, h, lo, c = _prepare(time, open, high, low, close, time_checked)
+    announce_compile()
     n_bars, n_sym = o.shape
     names = tuple(symbols) if symbols is not None else tuple(f"s{k}" for k in range(n_sym))
     if len(names) != n_sym:

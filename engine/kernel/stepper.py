@@ -28,6 +28,7 @@ from engine.kernel._layout import (
 )
 from engine.kernel._step import close_all, step_bars
 from engine.kernel.config import KernelConfig
+from engine.kernel.jit_cache import announce_compile
 from engine.kernel.risk import RS_NEV, events_from_rows, grow_events, new_events, new_risk_state, pack_risk
 from engine.kernel.risk_events import RiskEvent
 from engine.kernel.simulate import trades_from_rows
@@ -46,6 +47,7 @@ class Stepper:
         n = len(self.symbols)
         if n == 0:
             raise ValueError("a Stepper needs at least one symbol")
+        announce_compile()
         self._params = pack_params(config)
         self._ticks = pack_ticks(config, n, price_ticks)
         self._roi_min, self._roi_ratio = pack_roi(config)

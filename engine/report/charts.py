@@ -23,7 +23,8 @@ from engine.data.candles import Candles
 from engine.kernel.trades import EXIT_REASONS, Trades
 from engine.report.downsample import Buckets, buckets, resample_ohlc
 
-__all__ = ["TradeMarks", "equity_figure", "is_overlay", "price_figure"]
+__all__ = ["TradeMarks", "equity_figure", "indicator_key", "is_histogram", "is_overlay",
+           "price_figure", "returns_histogram"]
 
 GREEN, RED, BLUE, GREY = "#16a34a", "#dc2626", "#2563eb", "#6b7280"
 _OVERLAY_GROUPS = {"Overlap Studies", "Price Transform"}
@@ -53,6 +54,27 @@ def _registry_group(name: str) -> str | None:
         if spec is not None:
             return spec.group
     return None
+
+
+def indicator_key(name: str) -> str:
+    """The key of an indicator's series in a chart's detail block (detail.py)."""
+    return "i:" + name
+
+
+def is_histogram(name: str) -> bool:
+    """Whether an indicator output is a histogram drawn as bars (`macd_12_26_9.macdhist`)."""
+    output = re.split(r"@", name, maxsplit=1)[0].rsplit(".", 1)
+    return len(output) == 2 and bool(re.fullmatch(r"\w*hist(ogram)?", output[1].lower()))
+
+
+def _line(name: str, x: np.ndarray, y: np.ndarray) -> go.Scatter | go.Bar:
+    """An indicator trace: bars coloured by sign for a histogram, a line otherwise."""
+    meta: dict[str, object] = {"detail": "last", "key": indicator_key(name)}
+    if is_histogram(name):  # report.js recolours the bars by sign after a zoom
+        meta["colors"] = [GREEN, RED]
+        return go.Bar(x=x, y=y, name=name, meta=meta, marker={"color": np.where(y >= 0, GREEN, RED),
+                                                                "line": {"width": 0}})
+    return go.Scatter(x=x, y=y, mode="lines", name=name, meta=meta, line={"width": 1.2})
 
 
 def is_overlay(name: str, values: np.ndarray, close: np.ndarray,
@@ -172,25 +194,24 @@ def price_figure(candles: Candles, indicators: Mapping[str, np.ndarray], marks: 
                         subplot_titles=[""] + [", ".join(p) for p in panels])
     fig.add_trace(go.Candlestick(
         x=_dates(b.time + bucket_ms // 2), open=o, high=h, low=low, close=c, name=candles.symbol,
+        meta={"detail": "ohlc"},
         increasing={"line": {"color": "#26a69a", "width": 1}, "fillcolor": "#26a69a"},
         decreasing={"line": {"color": "#ef5350", "width": 1}, "fillcolor": "#ef5350"}),
         row=1, col=1)
     for name in over:
-        fig.add_trace(go.Scatter(x=line_x, y=b.last(usable[name]), mode="lines", name=name,
-                                 line={"width": 1.2}), row=1, col=1)
+        fig.add_trace(_line(name, line_x, b.last(usable[name])), row=1, col=1)
     for trace in _markers(marks):
         fig.add_trace(trace, row=1, col=1)
     for i, panel in enumerate(panels, start=2):
         for name in panel:
-            fig.add_trace(go.Scatter(x=line_x, y=b.last(usable[name]), mode="lines", name=name,
-                                     line={"width": 1.2}), row=i, col=1)
+            fig.add_trace(_line(name, line_x, b.last(usable[name])), row=i, col=1)
     fig.update_xaxes(rangeslider_visible=False, type="date")
     if len(candles):  # no autorange padding: the chart spans exactly the backtest
         fig.update_xaxes(range=list(_dates(np.array([candles.time[0],
                                                       candles.time[-1] + bar_ms]))))
     fig.update_layout(
         title={"text": title, "x": 0.01, "y": 0.99, "yanchor": "top"}, template="plotly_white",
-        height=540 + 170 * len(panels), hovermode="closest",
+        height=540 + 170 * len(panels), hovermode="closest", bargap=0,
         margin={"l": 60, "r": 20, "t": 80, "b": 30},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
     )
@@ -205,11 +226,14 @@ def equity_figure(time: np.ndarray, equity: np.ndarray, drawdown: np.ndarray, ba
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04,
                         row_heights=[2.0, 1.0])
     fig.add_trace(go.Scatter(x=x, y=b.last(equity), mode="lines", name="strategy",
+                             meta={"detail": "last", "key": "equity"},
                              line={"color": BLUE, "width": 1.5}), row=1, col=1)
     if benchmark is not None and len(benchmark) == len(time):
         fig.add_trace(go.Scatter(x=x, y=b.last(benchmark), mode="lines", name="buy & hold",
+                                 meta={"detail": "last", "key": "benchmark"},
                                  line={"color": GREY, "width": 1.2, "dash": "dot"}), row=1, col=1)
     fig.add_trace(go.Scatter(x=x, y=b.min(drawdown) * 100.0, mode="lines", name="drawdown",
+                             meta={"detail": "min", "key": "drawdown", "scale": 100},
                              fill="tozeroy", line={"color": RED, "width": 1},
                              hovertemplate="%{x}<br>%{y:.2f}%<extra>drawdown</extra>"),
                   row=2, col=1)
@@ -220,4 +244,29 @@ def equity_figure(time: np.ndarray, equity: np.ndarray, drawdown: np.ndarray, ba
                       margin={"l": 70, "r": 20, "t": 60, "b": 30},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1.0,
                               "xanchor": "right"})
+    return fig
+
+
+def returns_histogram(profit_ratio: np.ndarray) -> go.Figure:
+    """The distribution of trade returns (%), winners green and losers red, on shared bins."""
+    pct = np.asarray(profit_ratio, dtype=np.float64) * 100.0
+    pct = pct[np.isfinite(pct)]
+    lo, hi = (float(pct.min()), float(pct.max())) if len(pct) else (0.0, 0.0)
+    width = max((hi - lo) / 60.0, 1e-6)  # about 60 bins whatever the spread
+    # bins aligned on 0, so no bin holds both winners and losers
+    bins = {"start": np.floor(lo / width) * width, "end": np.ceil(hi / width) * width + width,
+            "size": width}
+    fig = go.Figure()
+    for name, mask, colour in (("losing trades", pct < 0, RED), ("winning trades", pct > 0, GREEN),
+                               ("break-even", pct == 0, GREY)):
+        if mask.any():
+            fig.add_trace(go.Histogram(x=pct[mask], xbins=bins, name=name,
+                                       marker={"color": colour}, opacity=0.85,
+                                       hovertemplate="%{x}%: %{y} trades<extra></extra>"))
+    fig.update_layout(template="plotly_white", height=320, barmode="overlay", bargap=0.05,
+                      margin={"l": 60, "r": 20, "t": 30, "b": 40},
+                      xaxis={"title": {"text": "trade return"}, "ticksuffix": "%"},
+                      yaxis={"title": {"text": "trades"}},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0.0,
+                              "xanchor": "left"})
     return fig

@@ -1,11 +1,17 @@
 """The self-contained HTML backtest report: one file that works offline.
 
 plotly.js is embedded once in the page head (no CDN, no network), then each
-figure is a div. The page reads top to bottom: what was run, the headline
-metrics, the equity and drawdown curves, one candlestick chart per symbol
+figure is a div. The page reads top to bottom: what was run (run id,
+parameters, fee, slippage), the headline metrics (and freqtrade's
+definitions of the same ideas), the equity and drawdown curves, monthly
+returns, the distribution of trade returns, one candlestick chart per symbol
 with its trades and indicators, the per-symbol and per-exit-reason tables,
-and the trade list. Long histories are resampled for display
-(downsample.py) and the page says so.
+and the trade list.
+
+It has to open fast: a chart is drawn from at most `max_candles` display
+candles (downsample.py) and carries its full detail in a data block that the
+browser reads only on zoom (detail.py, report.js), so a year of 5m candles
+opens about as fast as a week of them (benchmarks/bench_report.py).
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import html
 import os
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -21,28 +27,34 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.offline
 
-from compiler.timeframes import timeframe_ms
+from compiler.timeframes import TIMEFRAMES, timeframe_ms
 from engine.data.candles import Candles
-from engine.kernel.trades import EXIT_REASONS, SimResult
-from engine.report.risk_view import risk_events_html
+from engine.kernel.trades import SimResult
 from engine.metrics.benchmark import buy_and_hold_curve
 from engine.metrics.returns import drawdown_series, equity_curve
-from engine.report.charts import TradeMarks, equity_figure, price_figure
-from engine.report.display import (
-    GROUP_COLUMNS,
-    HEADLINE,
-    MISSING,
-    Field,
-    format_duration,
-    format_value,
-    metric_text,
-    quote_currency,
+from engine.report.charts import (
+    TradeMarks,
+    equity_figure,
+    indicator_key,
+    price_figure,
+    returns_histogram,
 )
+from engine.report.detail import DEFAULT_MAX_DETAIL, detail_blocks, detail_timeframe
+from engine.report.display import MISSING, Field, format_value, quote_currency
 from engine.report.downsample import display_timeframe
+from engine.report.risk_view import risk_events_html
+from engine.report.sections import (
+    cards,
+    group_table,
+    monthly_table,
+    run_facts,
+    trade_table,
+    warnings_note,
+)
 
 __all__ = ["DEFAULT_MAX_CANDLES", "write_html_report"]
 
-DEFAULT_MAX_CANDLES = 5000   # per chart; a year of 1m data shows as 2h candles
+DEFAULT_MAX_CANDLES = 2500   # per chart at first sight; a year of 5m shows as 4h candles
 _CONFIG = {"displaylogo": False, "responsive": True}
 _E = html.escape
 
@@ -64,6 +76,13 @@ th{background:#f1f5f9;position:sticky;top:0}td.l,th.l{text-align:left}
 .pos{color:#15803d}.neg{color:#b91c1c}
 .scroll{max-height:640px;overflow:auto;border:1px solid #e2e8f0;border-radius:8px}
 footer{color:#64748b;margin:32px 0 8px;font-size:12px}
+.note.warn{background:#ffedd5;border-color:#fdba74}.flag{color:#c2410c;cursor:help}
+.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;background:#fff;
+ border:1px solid #e2e8f0;border-radius:8px;padding:8px 12px}dt{color:#64748b}dd{margin:0}
+.monthly td{min-width:52px}.tools{margin:6px 0}#trade-filter{width:320px;padding:4px 8px}
+#trade-table th{cursor:pointer;user-select:none}#trade-table th[data-dir=asc]:after{content:" ▲"}
+#trade-table th[data-dir=desc]:after{content:" ▼"}
 """
 
 
@@ -74,76 +93,8 @@ def _version() -> str:
         return "0+unknown"
 
 
-def _tone(value: Any, field: Field) -> str:
-    if field.better != "higher" or field.kind not in ("spct", "money"):
-        return ""
-    if not isinstance(value, (int, float)) or value == 0:
-        return ""
-    return "pos" if value > 0 else "neg"
-
-
-def _cards(metrics: Mapping[str, Any]) -> str:
-    out = []
-    for section, fields in HEADLINE.items():
-        cells = "".join(
-            f'<div class="card"><div class="k">{_E(f.label)}</div>'
-            f'<div class="v {_tone(metrics.get(f.key), f)}">'
-            f"{_E(metric_text(metrics, f))}</div></div>"
-            for f in fields)
-        out.append(f'<div class="section">{_E(section)}</div><div class="cards">{cells}</div>')
-    return "".join(out)
-
-
-def _group_table(key_label: str, groups: Mapping[str, Mapping[str, Any]], currency: str,
-                 extra: tuple[Field, ...] = ()) -> str:
-    columns = GROUP_COLUMNS + extra
-    head = f'<th class="l">{_E(key_label)}</th>' + "".join(
-        f"<th>{_E(f.label)}{_E(f' ({currency})' if currency and f.kind == 'money' else '')}</th>"
-        for f in columns)
-    rows = "".join(
-        f'<tr><td class="l">{_E(name)}</td>' + "".join(
-            f'<td class="{_tone(row.get(f.key), f)}">'
-            f'{_E(format_value(row.get(f.key), f.kind))}</td>' for f in columns)
-        + "</tr>" for name, row in groups.items())
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
-def _trade_table(result: SimResult, currency: str, limit: int) -> str:
-    t = result.trades
-    n = len(t)
-    shown = min(n, limit)
-    if n == 0:
-        return "<p>No trades on this data.</p>"
-    symbols = np.asarray(result.symbols, dtype=object)[np.asarray(t.symbol[:shown], np.int64)]
-    reasons = np.asarray(EXIT_REASONS, dtype=object)[np.asarray(t.exit_reason[:shown], np.int64)]
-    entry = np.datetime_as_string(np.asarray(t.entry_time[:shown], np.int64)
-                                  .astype("datetime64[ms]"), unit="m").tolist()
-    exit_ = np.datetime_as_string(np.asarray(t.exit_time[:shown], np.int64)
-                                  .astype("datetime64[ms]"), unit="m").tolist()
-    seconds = ((np.asarray(t.exit_time[:shown], np.int64)
-                - np.asarray(t.entry_time[:shown], np.int64)) / 1000).tolist()
-    heads = ["#", "Symbol", "Side", "Entry (UTC)", "Exit (UTC)", "Entry price", "Exit price",
-             "Amount", "Profit %", f"Profit {currency}".strip(), "Exit reason", "Duration"]
-    left = {"Symbol", "Side", "Entry (UTC)", "Exit (UTC)", "Exit reason"}
-    head = "".join(f'<th class="{"l" if h in left else ""}">{_E(h)}</th>' for h in heads)
-    rows = []
-    for i in range(shown):  # one row per trade, never per bar
-        ratio = float(t.profit_ratio[i])
-        tone = "pos" if ratio > 0 else "neg" if ratio < 0 else ""
-        rows.append(
-            f'<tr><td>{i + 1}</td><td class="l">{_E(str(symbols[i]))}</td>'
-            f'<td class="l">{"long" if t.side[i] > 0 else "short"}</td>'
-            f'<td class="l">{entry[i].replace("T", " ")}</td>'
-            f'<td class="l">{exit_[i].replace("T", " ")}</td>'
-            f"<td>{float(t.entry_price[i]):.8g}</td><td>{float(t.exit_price[i]):.8g}</td>"
-            f"<td>{float(t.amount[i]):.6g}</td>"
-            f'<td class="{tone}">{ratio * 100:+.2f}%</td>'
-            f'<td class="{tone}">{float(t.profit_abs[i]):,.2f}</td>'
-            f'<td class="l">{_E(str(reasons[i]))}</td><td>{format_duration(seconds[i])}</td></tr>')
-    more = (f"<p>Showing the first {shown:,} of {n:,} trades; `superbot backtest --json` or "
-            "`--trades out.csv` has them all.</p>" if shown < n else "")
-    return (f'{more}<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+def _script() -> str:
+    return resources.files("engine.report").joinpath("report.js").read_text(encoding="utf-8")
 
 
 def _figure_div(fig: go.Figure, div_id: str) -> str:
@@ -151,12 +102,16 @@ def _figure_div(fig: go.Figure, div_id: str) -> str:
     return f'<div class="chart">{body}</div>'
 
 
-def _downsample_note(n_bars: int, timeframe: str, shown_tf: str, bucket_ms: int) -> str:
+def _downsample_note(n_bars: int, timeframe: str, shown_tf: str, bucket_ms: int,
+                     max_detail: int) -> str:
     if shown_tf == timeframe:
         return ""
+    finest_ms = detail_timeframe(n_bars, timeframe_ms(timeframe), max_detail)
+    finest = next((t for t in TIMEFRAMES if timeframe_ms(t) == finest_ms), timeframe)
     shown = -(-n_bars * timeframe_ms(timeframe) // bucket_ms)
     return (f'<div class="note">Downsampled for display: charts show {_E(shown_tf)} candles '
-            f"(about {shown:,}) resampled from {n_bars:,} {_E(timeframe)} candles. Trade markers "
+            f"(about {shown:,}) resampled from {n_bars:,} {_E(timeframe)} candles; zoom in "
+            f"for finer candles, down to {_E(finest)}. Trade markers "
             f"are at their exact fill times and prices; indicator and equity lines show the value "
             f"at the end of each {_E(shown_tf)} candle, and the drawdown curve each candle's "
             "deepest point. Metrics use every bar.</div>")
@@ -185,7 +140,11 @@ def write_html_report(path: str | os.PathLike[str], result: SimResult,
                       metrics: Mapping[str, Any], title: str, *,
                       max_candles: int = DEFAULT_MAX_CANDLES,
                       overlays: Collection[str] | None = None,
-                      max_trade_rows: int = 50_000) -> Path:
+                      max_trade_rows: int = 50_000,
+                      max_detail: int = DEFAULT_MAX_DETAIL,
+                      run_id: str | None = None,
+                      params: Mapping[str, Any] | None = None,
+                      settings: Mapping[str, Any] | None = None) -> Path:
     """Write the report to `path` (atomically) and return it.
 
     `candles` and `indicators` are keyed by symbol. Candles may extend beyond
@@ -193,8 +152,11 @@ def write_html_report(path: str | os.PathLike[str], result: SimResult,
     array is aligned either with its symbol's candles or with the backtest's
     bars; arrays of any other length are left out. `overlays` names the indicators to
     draw on the price chart (default: decided per indicator, see charts.py).
-    Charts with more than `max_candles` candles are resampled to a coarser
-    timeframe for display.
+    Charts with more than `max_candles` candles open resampled to a coarser
+    timeframe and carry up to `max_detail` candles of detail for zooming.
+    `run_id`, `params` (the strategy's parameter values) and `settings`
+    (fee, slippage_bps, balance, ...: `BacktestSettings.as_dict()`) are shown
+    at the top.
     """
     out = Path(path)
     bar_ms = timeframe_ms(result.timeframe)
@@ -209,9 +171,17 @@ def write_html_report(path: str | os.PathLike[str], result: SimResult,
     curve = equity_curve(np.asarray(result.equity, np.float64), result.starting_balance)
     benchmark = (buy_and_hold_curve(closes, result.starting_balance)
                  if closes and len(closes) == len(result.symbols) else None)
-    charts = [_figure_div(equity_figure(np.asarray(result.time, np.int64), curve[1:],
-                                        drawdown_series(curve)[1:], bar_ms, bucket_ms,
-                                        benchmark), "equity")] if n_bars else []
+    time_ = np.asarray(result.time, np.int64)
+    drawdown = drawdown_series(curve)[1:]
+    charts = []
+    if n_bars:
+        lines = {"equity": ("last", curve[1:]), "drawdown": ("min", drawdown)}
+        if benchmark is not None:
+            lines["benchmark"] = ("last", benchmark)
+        charts.append(_figure_div(equity_figure(time_, curve[1:], drawdown, bar_ms, bucket_ms,
+                                                benchmark), "equity")
+                      + detail_blocks("equity", time_, bar_ms, bucket_ms, lines,
+                                      max_detail=max_detail))
     for i, symbol in enumerate(result.symbols):
         if symbol not in ranged:
             continue
@@ -223,8 +193,15 @@ def write_html_report(path: str | os.PathLike[str], result: SimResult,
             elif len(values) == len(c):                 # aligned with the traded range
                 ind[name] = np.asarray(values)
         fig = price_figure(c, ind, TradeMarks.of(result.trades, i), bucket_ms,
-                           overlays=overlays, title=f"{symbol} · {shown_tf}")
-        charts.append(_figure_div(fig, f"price-{i}"))
+                           overlays=overlays, title=f"{symbol} · {shown_tf}"
+                           + (" (zoom in for detail)" if bucket_ms > bar_ms else ""))
+        series = {"open": ("first", c.open), "high": ("max", c.high), "low": ("min", c.low),
+                  "close": ("last", c.close)}
+        series.update({indicator_key(k): ("last", v) for k, v in ind.items()
+                       if len(v) == len(c)})
+        charts.append(_figure_div(fig, f"price-{i}")
+                      + detail_blocks(f"price-{i}", c.time, bar_ms, bucket_ms, series,
+                                      max_detail=max_detail, title=symbol))
 
     span = (f"{format_value(metrics.get('start'), 'time')} → "
             f"{format_value(metrics.get('end'), 'time')}")
@@ -232,11 +209,14 @@ def write_html_report(path: str | os.PathLike[str], result: SimResult,
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     missing_note = (f'<div class="note">No candles for {_E(", ".join(missing))}: '
                     "no chart for them.</div>" if missing else "")
-    per_symbol = _group_table("Symbol", metrics.get("per_symbol") or {}, currency,
-                              (Field("buy_and_hold_return", "Buy & hold", "spct", None),))
+    per_symbol = group_table("Symbol", metrics.get("per_symbol") or {}, currency,
+                             (Field("buy_and_hold_return", "Buy & hold", "spct", None),))
     per_reason = metrics.get("per_exit_reason") or {}
-    per_reason_html = (_group_table("Exit reason", per_reason, currency) if per_reason
+    per_reason_html = (group_table("Exit reason", per_reason, currency) if per_reason
                        else f"<p>{MISSING}</p>")
+    histogram = (_figure_div(returns_histogram(np.asarray(result.trades.profit_ratio)),
+                             "returns-histogram") if len(result.trades) else
+                 "<p>No trades on this data.</p>")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -246,17 +226,20 @@ def write_html_report(path: str | os.PathLike[str], result: SimResult,
 <h1>{_E(title)}</h1>
 <div class="sub">{_E(", ".join(result.symbols))} · {_E(result.timeframe)} · {_E(span)} ·
 {n_bars:,} bars · times in UTC · starting balance {_E(balance)}</div>
-{_downsample_note(n_bars, result.timeframe, shown_tf, bucket_ms)}{missing_note}
-<h2 id="metrics">Metrics</h2>{_cards(metrics)}
+{_downsample_note(n_bars, result.timeframe, shown_tf, bucket_ms, max_detail)}{missing_note}
+{run_facts(run_id, params, settings, currency)}
+<h2 id="metrics">Metrics</h2>{warnings_note(metrics)}{cards(metrics)}
 <h2 id="equity-curve">Equity and drawdown</h2>{charts[0] if n_bars else "<p>No bars.</p>"}
+<h2 id="monthly-returns">Monthly returns</h2>{monthly_table(metrics.get("monthly_returns") or {})}
+<h2 id="trade-returns">Distribution of trade returns</h2>{histogram}
 <h2 id="charts">Charts</h2>{"".join(charts[1:])}
 {risk_events_html(result.risk_events)}
 <h2 id="per-symbol">Per symbol</h2>{per_symbol}
 <h2 id="per-exit-reason">Per exit reason</h2>{per_reason_html}
-<h2 id="trades">Trades</h2>{_trade_table(result, currency, max_trade_rows)}
+<h2 id="trades">Trades</h2>{trade_table(result, currency, max_trade_rows)}
 <footer>Generated by SuperBot {_E(_version())} on {generated}. Self-contained: works offline.
 Metric definitions: docs/metrics.md.</footer>
-</main></body></html>
+</main><script>{_script()}</script></body></html>
 """
     tmp = out.with_name(out.name + ".tmp")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -260,3 +260,29 @@ def test_compare_notes_runs_measured_by_different_metrics_versions(small):
     assert any(n.startswith("metrics computed by different versions: 1 vs 2")
                for n in compare(a, b).notes)
     assert not any("versions" in n for n in compare(b, b).notes)
+
+
+def test_backtest_report_shows_run_id_parameters_fee_and_slippage(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from engine.cli.app import app
+    monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path / "home"))
+    c = market("TEST/USDT", 3000, 5 * MINUTE, 3, 100.0)
+    data = tmp_path / "TEST_USDT-5m.json"
+    data.write_text(json.dumps([[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in
+                                zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)]))
+    strategy = tmp_path / "s.yaml"
+    strategy.write_text("apiVersion: superbot/v1\nkind: Strategy\nmetadata: {name: rsi}\n"
+                        "spec:\n  timeframe: 5m\n  params:\n    buy: {default: 35, int: [20, 40]}\n"
+                        "  entry: {long: 'rsi_14 < $buy'}\n  exit: {long: 'rsi_14 > 65'}\n"
+                        "  sizing: {stake: 50%}\n")
+    report = tmp_path / "r.html"
+    out = CliRunner().invoke(app, ["backtest", str(strategy), "--data", str(data), "--fee", "0.002",
+                                   "--slippage", "7", "--report", str(report), "--json"],
+                             catch_exceptions=False, standalone_mode=False)
+    run_id = json.loads(out.output)["run_id"]
+    page = report.read_text(encoding="utf-8")
+    assert f"<dt>Run id</dt><dd>{run_id}</dd>" in page
+    assert "<dt>Fee</dt><dd>0.2% per side</dd>" in page
+    assert "<dt>Slippage</dt><dd>7 bps (0.07%)</dd>" in page
+    assert "<dt>buy</dt><dd>35</dd>" in page

@@ -151,7 +151,7 @@ def run_backtest(strategy_path: Path, settings: BacktestSettings, *, json_out: b
             _write_trades_csv(trades_csv, records)
         except OSError as exc:
             raise SettingsError(f"--trades {trades_csv}: cannot write ({exc.strerror})") from None
-    report_path = _write_report(report, session, run) if report else None
+    report_path = _write_report(report, session, run, run_id, settings) if report else None
     if json_out:
         click.echo(json.dumps({"run_id": run_id, "strategy": strategy.name, "metrics": run.metrics,
                                "trades": records, "timings": timings,
@@ -181,11 +181,13 @@ def run_backtest(strategy_path: Path, settings: BacktestSettings, *, json_out: b
     return 0
 
 
-def _write_report(path: Path, session: BacktestSession, run: BacktestRun) -> Path:
+def _write_report(path: Path, session: BacktestSession, run: BacktestRun, run_id: str | None,
+                  settings: BacktestSettings) -> Path:
     from engine.report.html import write_html_report
     title = f"{run.strategy.name} — {', '.join(run.result.symbols)} {run.result.timeframe}"
     return write_html_report(path, run.result, run.market.candles, session.indicators(run.compiled),
-                             run.metrics, title)
+                             run.metrics, title, run_id=run_id, params=dict(run.compiled.bound.params),
+                             settings=settings.as_dict())
 
 
 _json_flag = click.option("--json", "json_out", is_flag=True, help="Machine-readable output.")

@@ -8,6 +8,7 @@ values (`data-v`) and keywords (`data-k`) for report.js to sort and filter.
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -106,6 +107,8 @@ def _setting(key: str, value: Any, currency: str) -> str:
         return "inferred per symbol"
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value) or MISSING
+    if isinstance(value, dict):
+        return json.dumps(value, default=str, separators=(", ", ": "))
     return MISSING if value is None else str(value)
 
 

@@ -134,7 +134,8 @@ def _check_numbers_and_keys(doc: Document, root: dict[str, Any], out: Collector)
                       "SuperBot can use", f"write {accepted_range(root, path)}", where)
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST:
             where = path_text(path)
-            out.error(doc.source.value(path), "S006", f"{where} was {value:.3g}, too large to compute with",
+            out.error(doc.source.value(path), "S006", f"{where} was a number of {value.bit_length()} bits, "
+                      "too large to compute with",
                       f"write {accepted_range(root, path)}", where)
 
 

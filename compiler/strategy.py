@@ -303,7 +303,8 @@ def _value(doc: Document, path: YamlPath, params: dict[str, ParamDef], used: set
             return None
         return raw if _check_limit(doc, path, params[name], out) else None
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return float(raw)
+        number = float(raw) if not isinstance(raw, int) or abs(raw) <= 2 ** 63 else math.nan
+        return number if math.isfinite(number) else None  # a non-finite one: the schema check reported it
     return None
 
 

@@ -106,7 +106,7 @@ def _safe(check, doc: Document, out: Collector):  # type: ignore[no-untyped-def]
     """Semantic checks assume a schema-valid document; a gap there must not become a traceback."""
     try:
         return check(doc, out)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         if out.has_errors:  # a consequence of the errors already reported
             return None
         out.error(doc.pos, "X001", f"could not check this document ({type(exc).__name__}: {exc})",

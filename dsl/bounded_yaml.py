@@ -7,7 +7,8 @@ takes minutes), and its composer shares an aliased node between its uses,
 which a loader that builds plain data would copy without bound (a "billion
 laughs" file). The limits, each enforced where the work happens:
 
-1. size: the loader reads at most `MAX_FILE_BYTES` (`dsl.loader.load_file`);
+1. size: the loader reads at most `MAX_FILE_BYTES` and composes at most
+   `MAX_DOCUMENTS` documents (`dsl.loader`);
 2. nesting: `BoundedScanner` refuses the collection or block indent that
    would go past `MAX_DEPTH` while scanning, before any deeper text is read;
 3. aliases: `AliasComposer` wraps each use of an alias in `AliasRef`, which
@@ -27,11 +28,14 @@ from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import Node
 from ruamel.yaml.scanner import RoundTripScanner
 
-__all__ = ["MAX_ALIAS_VALUES", "MAX_DEPTH", "MAX_FILE_BYTES", "AliasRef", "NestingError", "bounded_yaml"]
+__all__ = [
+    "MAX_ALIAS_VALUES", "MAX_DEPTH", "MAX_DOCUMENTS", "MAX_FILE_BYTES", "AliasRef", "NestingError", "bounded_yaml",
+]
 
 MAX_DEPTH = 64              # deeper documents would exhaust the recursion of later stages
 MAX_ALIAS_VALUES = 10_000   # values that all alias uses of one document may expand to
-MAX_FILE_BYTES = 256 * 1024  # a strategy is a few KB; this keeps `validate` well under a second a file
+MAX_DOCUMENTS = 100          # documents (`---`) in one file; each costs a pass of every check
+MAX_FILE_BYTES = 64 * 1024  # the largest example strategy is 1 KB; this bounds the work of `validate` on a file
 
 
 class NestingError(MarkedYAMLError):

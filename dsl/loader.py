@@ -11,6 +11,7 @@ import os
 import re
 import warnings
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,15 @@ from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from dsl.bounded_yaml import MAX_ALIAS_VALUES, MAX_DEPTH, MAX_FILE_BYTES, AliasRef, NestingError, bounded_yaml
+from dsl.bounded_yaml import (
+    MAX_ALIAS_VALUES,
+    MAX_DEPTH,
+    MAX_DOCUMENTS,
+    MAX_FILE_BYTES,
+    AliasRef,
+    NestingError,
+    bounded_yaml,
+)
 from dsl.diagnostics import Collector, Pos
 
 __all__ = ["Document", "SourceMap", "load_file", "load_text", "path_text", "substitute_env"]
@@ -250,7 +259,7 @@ def load_text(text: str, file: str, out: Collector) -> list[Document]:
     try:
         with warnings.catch_warnings():  # YAML 1.2 allows redefining an anchor; no stderr noise
             warnings.simplefilter("ignore", ReusedAnchorWarning)
-            nodes = list(yaml.compose_all(text))
+            nodes = list(islice(yaml.compose_all(text), MAX_DOCUMENTS + 2))  # never compose more
     except NestingError as exc:
         mark = exc.problem_mark
         out.error(Pos(mark.line + 1, mark.column + 1), "E006", str(exc.problem),
@@ -272,8 +281,15 @@ def load_text(text: str, file: str, out: Collector) -> list[Document]:
     except Exception as exc:  # ruamel raises a few unmarked errors
         out.error(Pos(1, 1), "E001", f"YAML syntax error: {exc}", "check the file's encoding and syntax")
         return docs
+    # one more is allowed when it is the empty one after a trailing `---` and the stream ends there
+    if len(nodes) > MAX_DOCUMENTS + 1 or (len(nodes) == MAX_DOCUMENTS + 1 and not _empty(nodes[-1])):
+        extra = nodes[MAX_DOCUMENTS]
+        out.error(_pos(extra) if extra is not None else Pos(1, 1), "E007",
+                  f"the file holds more than {MAX_DOCUMENTS} documents, the limit for a manifest file",
+                  "split it into several files")
+        return docs
     for index, node in enumerate(nodes):
-        if node is None or (isinstance(node, ScalarNode) and node.value == "" and not node.style):
+        if _empty(node):
             continue  # an empty document, e.g. after a trailing `---`
         smap = SourceMap()
         try:
@@ -284,6 +300,10 @@ def load_text(text: str, file: str, out: Collector) -> list[Document]:
             continue  # the document is dropped: its other problems would be noise
         docs.append(Document(file, index, data, smap, _pos(node)))
     return docs
+
+
+def _empty(node: Node | None) -> bool:
+    return node is None or (isinstance(node, ScalarNode) and node.value == "" and not node.style)
 
 
 def _too_large(out: Collector) -> None:

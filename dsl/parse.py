@@ -170,9 +170,9 @@ class _Builder:
         if kind == "start":
             return self.build(ch[0])
         if kind == "or_":
-            return ast.AnyOf(self._flat(ast.AnyOf, ch), pos)
+            return ast.AnyOf(self._flat(ast.AnyOf, kind, ch), pos)
         if kind == "and_":
-            return ast.All(self._flat(ast.All, ch), pos)
+            return ast.All(self._flat(ast.All, kind, ch), pos)
         if kind == "not_":
             return ast.Not(self.build(ch[0]), pos)
         if kind == "compare":
@@ -230,9 +230,15 @@ class _Builder:
     def _selector(self, node: Tree | None) -> str | None:
         return None if node is None else str(node.children[0])
 
-    def _flat(self, cls: type, children: list[Any]) -> tuple[Any, ...]:
+    def _flat(self, cls: type, kind: str, children: list[Any]) -> tuple[Any, ...]:
+        """`a and b and c` is a left-leaning chain of `and_` nodes: gather it without recursion."""
         items: list[Any] = []
-        for child in children:
+        stack = list(reversed(children))
+        while stack:
+            child = stack.pop()
+            if isinstance(child, Tree) and child.data == kind:
+                stack.extend(reversed(child.children))
+                continue
             built = self.build(child)
             items.extend(built.items if isinstance(built, cls) else (built,))
         return tuple(items)
@@ -248,7 +254,10 @@ def _too_deep(tree: Tree[Token]) -> bool:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
             return True
-        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+        for child in node.children:
+            if isinstance(child, Tree):  # a chain of `and` (or `or`) is one level: it is built flat
+                same = child.data == node.data and node.data in ("and_", "or_")
+                stack.append((child, depth if same else depth + 1))
     return False
 
 
@@ -273,6 +282,12 @@ def parse_expr(text: str, base: Pos = _TEXT_START) -> ast.Expr:
 def parse_condition_text(text: str, base: Pos = _TEXT_START) -> ast.Cond:
     """Parse a whole condition in string form, e.g. `rsi_14 < 30 and close > ema_200@1h`."""
     return _parse(text, "start", base)  # type: ignore[no-any-return]
+
+
+# A list term that is one bare name (`close`, `rsi_14`) is what the grammar's NAME gives, so it is
+# built directly: the parser costs ~100x more, and a large file has thousands of such terms.
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_KEYWORDS = frozenset({"and", "or", "not", "between", *CROSS_OPS})
 
 
 class _ConditionReader:
@@ -305,6 +320,8 @@ class _ConditionReader:
         if isinstance(value, (int, float)):
             return ast.Num(value, pos)
         if isinstance(value, str):
+            if _PLAIN_NAME.match(value) and value not in _KEYWORDS:  # most list terms: skip the parser
+                return ast.Name(value, None, self.smap.text_start(path).shifted(0, len(value)))
             return self.text(value, path, "expr")  # type: ignore[no-any-return]
         self.error(pos, "P002", f"a condition term was a {type(value).__name__}",
                    "write a number, a column, an indicator or a $param", path)

@@ -96,3 +96,13 @@ def test_load_market_past_the_data_states_each_symbols_range(tmp_path: Path) -> 
         f"no 1m candles for BTC/USDT in {tmp_path} for --from 2025-01-01; BTC/USDT has "
         "candles 1m 2024-01-01 00:00:00 .. 2024-01-01 23:59:00 (open times, UTC)")
     assert err.value.hint == "choose --from/--to inside that range"
+
+
+def test_load_market_without_data_trades_the_sample_markets_first_symbol(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path))
+
+    market = load_market("1h", None, (), None, "2024-01-03", 0)
+
+    assert market.symbols == ("BTC/USDT",)
+    assert len(market.time) == 48 and market.source == str(tmp_path / "sample-market")

@@ -21,16 +21,16 @@ _SCHEMA_LINE = re.compile(r"\A# yaml-language-server: \$schema=(\S+)\n")
 # the candle L of T closes at (L+1)*k execution bars, so the first valid bar is (L+1)*k - 1.
 # A cross needs the previous bar too: +1 over its operands.
 WARMUP = {
-    # 15m: close crosses_above bbands(20).upper -> look-back 19, +1 for the cross
-    "bollinger_breakout.yaml": (20, {"15m": 19}),
-    # 5m: ema 9/21 cross -> 20 + 1; ema_200 on 1h -> 200 closed 1h candles = (199+1)*12 - 1 = 2399
-    "ema_cross_trend.yaml": (2399, {"5m": 20, "1h": 199}),
-    # 1h: macd(12,26,9) hist look-back 33, +1 cross = 34; ema_50 on 4h -> (49+1)*4 - 1 = 199
-    "macd_volume.yaml": (199, {"1h": 33, "4h": 49}),
-    # 1m: stoch(5,3,0,3,0) 4+2+2 = 8, +1 cross = 9; rvwap_30 -> 29; close[1] -> 1
-    "roi_scalper.yaml": (29, {"1m": 29}),
-    # 5m: rsi(14) look-back 14; rsi_14 on 15m -> (14+1)*3 - 1 = 44
-    "rsi_mean_reversion.yaml": (44, {"5m": 14, "15m": 14}),
+    # 1h: close crosses_above bbands(20).upper -> look-back 19, +1 for the cross
+    "bollinger_breakout.yaml": (20, {"1h": 19}),
+    # 1h: ema 24/72 cross -> 71 + 1; ema_20 on 1d -> 20 closed daily candles = (19+1)*24 - 1 = 479
+    "ema_cross_trend.yaml": (479, {"1h": 71, "1d": 19}),
+    # 4h: macd(12,26,9) hist look-back 33, +1 cross = 34; ema_50 on 1d -> (49+1)*6 - 1 = 299
+    "macd_volume.yaml": (299, {"4h": 33, "1d": 49}),
+    # 15m: stoch(5,3,0,3,0) 4+2+2 = 8, +1 cross = 9; rvwap_30 -> 29; close[1] -> 1
+    "roi_scalper.yaml": (29, {"15m": 29}),
+    # 1h: rsi(14) look-back 14; rsi_14 on 4h -> (14+1)*4 - 1 = 59
+    "rsi_mean_reversion.yaml": (59, {"1h": 14, "4h": 14}),
 }
 
 
@@ -85,8 +85,8 @@ def test_compile_of_ema_cross_dedups_and_orders_timeframes(capsys: pytest.Captur
                         for i in info["indicators"])  # type: ignore[attr-defined]
 
     # ema($fast) and ema($slow) appear in entry and exit but are computed once each
-    assert indicators == [("ema", "1h", 200, 199), ("ema", "5m", 9, 8), ("ema", "5m", 21, 20)]
-    assert info["timeframes"] == ["5m", "1h"]
+    assert indicators == [("ema", "1d", 20, 19), ("ema", "1h", 24, 23), ("ema", "1h", 72, 71)]
+    assert info["timeframes"] == ["1h", "1d"]
     assert info["strategy"] == "ema-cross-trend"
 
 
@@ -95,4 +95,4 @@ def test_compile_text_output_states_the_warmup(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
 
     assert code == 0
-    assert "warm-up: 44 bars of 5m (per timeframe: 5m: 14, 15m: 14)" in out
+    assert "warm-up: 59 bars of 1h (per timeframe: 1h: 14, 4h: 14)" in out

@@ -18,7 +18,7 @@ from engine.data.candles import Candles
 from engine.data.errors import NoDataError
 from engine.data.gaps import fill_gaps
 from engine.data.load import DataSource, data_source, load_candles
-from engine.data.sample import ensure_sample_market
+from engine.data.sample import SAMPLE_SYMBOLS, ensure_sample_market
 from engine.data.timeparse import format_ms, parse_date
 
 __all__ = ["Market", "load_market"]
@@ -116,7 +116,9 @@ def load_market(timeframe: str, data: str | None, symbols: tuple[str, ...], star
     """
     root = Path(data) if data else ensure_sample_market()
     src = data_source(root)
-    symbols = tuple(dict.fromkeys(symbols)) or _default_symbols(src)  # each market once
+    if not symbols:   # the sample market trades its first symbol unless told otherwise
+        symbols = (SAMPLE_SYMBOLS[0],) if not data else _default_symbols(src)
+    symbols = tuple(dict.fromkeys(symbols))  # each market once
     step = timeframe_ms(timeframe)
     lo, hi = _date("--from", start), _date("--to", end)
     if lo is not None and hi is not None and hi <= lo:

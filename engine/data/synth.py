@@ -41,7 +41,8 @@ _MINUTES_PER_YEAR = 525_600
 _PROFILES = {"BTC": (42_000.0, 0.55, 12.0), "ETH": (2_300.0, 0.70, 180.0),
              "SOL": (100.0, 0.95, 4_000.0), "BNB": (310.0, 0.60, 600.0)}
 _DEFAULT_PROFILE = (100.0, 0.80, 5_000.0)
-VERSION = "1"   # bump when the generator changes, so cached samples are regenerated
+VERSION = "2"   # bump when the generator changes, so cached samples are regenerated
+_RANGE_HALF_LIFE = 8 * 60   # minutes for a move inside a range to be half undone
 # Generation holds about 30 float64 arrays of the series' length at once (~250 bytes a
 # candle): five years of 1m candles peak near 700 MB. Longer series are refused, not swapped.
 MAX_ROWS = 5 * _MINUTES_PER_YEAR
@@ -118,18 +119,32 @@ def _volatility(rng: np.random.Generator, z: np.ndarray, time: np.ndarray, bar_m
     return np.asarray(annual_vol * np.sqrt(bar_min / _MINUTES_PER_YEAR) * np.exp(logv))
 
 
-def _regimes(rng: np.random.Generator, n: int, bar_min: float) -> tuple[np.ndarray, np.ndarray]:
-    """(drift per bar, is-range mask): trends and ranges lasting hours to weeks."""
-    mean_bars, min_bars = 4 * 1440 / bar_min, max(1.0, 720 / bar_min)   # 3 days, >= 12 hours
-    draws = rng.exponential(mean_bars, size=int(n / mean_bars) * 3 + 8)
-    lengths = np.maximum(min_bars, draws).astype(np.int64)
-    ends = np.cumsum(lengths)
-    count = int(np.searchsorted(ends, n)) + 1
-    lengths, kind = lengths[:count], rng.choice(3, size=count, p=[0.30, 0.25, 0.45])
-    move = rng.lognormal(np.log(0.04), 0.5, size=count) * np.where(kind == 0, 1.0, -1.0)
-    drift = np.where(kind == 2, 0.0, move / lengths)
+# Regimes: (probability, mean days, least days, volatility multiplier). Trends last weeks
+# and move the price by 5-20 % (median 10 %); ranges last days to weeks at calmer volatility;
+# up and down trends balance out over a year (no built-in bull market).
+_UP, _DOWN, _RANGE = 0, 1, 2
+_REGIMES = {_UP: (0.28, 12.0, 4.0, 1.0), _DOWN: (0.27, 10.0, 3.0, 1.2), _RANGE: (0.45, 9.0, 2.0, 0.8)}
+_TREND_MOVE = (np.log(0.10), 0.35)       # lognormal total log move of a trend (log mean, log std)
+
+
+def _regimes(rng: np.random.Generator, n: int,
+             bar_min: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(drift per bar, is-range mask, volatility multiplier) of alternating regimes."""
+    kinds = tuple(_REGIMES)
+    days_per_bar = bar_min / 1440
+    count = int(n * days_per_bar / 2.0) + 8                 # more regimes than can fit
+    kind = rng.choice(len(kinds), size=count, p=[_REGIMES[k][0] for k in kinds])
+    mean_days = np.array([_REGIMES[k][1] for k in kinds])[kind]
+    least_days = np.array([_REGIMES[k][2] for k in kinds])[kind]
+    days = np.maximum(least_days, rng.exponential(mean_days))
+    lengths = np.maximum(1, days / days_per_bar).astype(np.int64)
+    count = min(count, int(np.searchsorted(np.cumsum(lengths), n)) + 1)
+    kind, lengths = kind[:count], lengths[:count]
+    move = rng.lognormal(*_TREND_MOVE, size=count) * np.where(kind == _UP, 1.0, -1.0)
+    drift = np.where(kind == _RANGE, 0.0, move / lengths)    # log move spread over the regime
+    vol = np.array([_REGIMES[k][3] for k in kinds])[kind]
     regime = np.repeat(np.arange(count), lengths)[:n]
-    return drift[regime], (kind == 2)[regime]
+    return drift[regime], (kind == _RANGE)[regime], vol[regime]
 
 
 def _candles(rng: np.random.Generator, spec: SynthSpec, time: np.ndarray, returns: np.ndarray,
@@ -179,10 +194,10 @@ def synth_candles(symbol: str = "BTC/USDT", timeframe: str = "1m", days: float =
     df = 4.0 + 4.0 * min(1.0, np.log(bar_min) / np.log(1440)) if bar_min > 1 else 4.0
     z = rng.standard_t(df, n) / np.sqrt(df / (df - 2))  # unit variance; fat tails, less so per day
     annual_vol = _PROFILES.get(spec.symbol.split("/")[0], _DEFAULT_PROFILE)[1]
-    sigma = _volatility(rng, z, time, bar_min, annual_vol)
-    drift, in_range = _regimes(rng, n, bar_min)
+    drift, in_range, vol_mult = _regimes(rng, n, bar_min)
+    sigma = _volatility(rng, z, time, bar_min, annual_vol) * vol_mult
     shocks = sigma * z
-    ou = _ar1(shocks, _phi(1440, bar_min))             # mean-reverting path for ranges
+    ou = _ar1(shocks, _phi(_RANGE_HALF_LIFE, bar_min))   # mean-reverting path for ranges
     d_ou = np.diff(ou, prepend=0.0)
     returns = np.where(in_range, d_ou, shocks + drift) - 0.5 * sigma**2
     return _candles(rng, spec, time, returns, sigma, z, bar_min)

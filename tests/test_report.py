@@ -244,7 +244,8 @@ def test_render_comparison_shows_deltas_and_params(small):
 @pytest.mark.parametrize("module", ["engine.report", "engine.report.display",
                                     "engine.report.terminal", "engine.report.runs_view",
                                     "engine.report.downsample", "engine.report.charts",
-                                    "engine.report.html"])
+                                    "engine.report.html", "engine.report.money",
+                                    "engine.report.detail", "engine.report.sections"])
 def test_report_modules_export_what_they_define(module):
     mod = importlib.import_module(module)
     assert all(hasattr(mod, name) for name in mod.__all__)

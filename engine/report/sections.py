@@ -28,7 +28,7 @@ from engine.report.display import (
 )
 from engine.report.money import format_money
 
-__all__ = ["FREQTRADE_FIELDS", "cards", "group_table", "monthly_table", "run_facts",
+__all__ = ["FREQTRADE_FIELDS", "cards", "group_table", "monthly_table", "run_facts", "tone",
            "trade_table", "warnings_note"]
 
 _E = html.escape

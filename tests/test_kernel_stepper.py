@@ -125,3 +125,25 @@ def test_kernel_entries_use_no_data_after_their_signal_bar(n_sym: int,
         for name in fields_checked:
             np.testing.assert_array_equal(getattr(got, name)[mine], getattr(base, name)[before],
                                           err_msg=f"{name} changed for trade {k}")
+
+
+@pytest.mark.parametrize("side", [pytest.param("short", id="short"), pytest.param("long", id="long")])
+def test_stepper_and_simulate_mark_one_position_to_the_same_bits(side: str) -> None:
+    """simulate rides the quiet bars of one position in a tight scan (`_step._ride`), the
+    Stepper marks each bar in full: both give a short's (and a long's) equity bit for bit."""
+    n = 600
+    time, o, h, lo, c = market(n, 1, seed=7)
+    entry = np.zeros((n, 1), dtype=bool)
+    entry[[5, 300], 0] = True
+    sig = {f"entry_{side}": entry, f"exit_{side}": np.roll(entry, 150, axis=0)}
+    config = KernelConfig(timeframe="1m", fee=0.001, stoploss=-0.5, sizing=Sizing.percent(33.3),
+                          starting_balance=10_000.37)
+    vector = simulate(time, o, h, lo, c, sig, config, ["A"])
+    stepper = Stepper(config, ["A"])
+    none = np.zeros(1, dtype=bool)
+    for i in range(n):
+        prev = {k: (v[i - 1] if i else none) for k, v in sig.items()}
+        stepper.step(int(time[i]), o[i], h[i], lo[i], c[i], last=i == n - 1, **prev)
+    stepper.finish()
+    assert len(vector.trades) == 2
+    np.testing.assert_array_equal(vector.equity, stepper.result().equity)

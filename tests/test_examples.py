@@ -96,3 +96,15 @@ def test_compile_text_output_states_the_warmup(capsys: pytest.CaptureFixture[str
 
     assert code == 0
     assert "warm-up: 59 bars of 1h (per timeframe: 1h: 14, 4h: 14)" in out
+
+
+def test_quick_start_trend_follower_makes_money_on_the_sample_market(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # The README's first command: a trend follower on a market with trends must not look broken.
+    monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path))
+    code = main(["backtest", str(ROOT / "strategies" / "ema_cross_trend.yaml"), "--json", "--no-keep"])
+    metrics = json.loads(capsys.readouterr().out)["metrics"]
+
+    assert code == 0
+    assert metrics["total_return"] > 0.05 and 10 <= metrics["n_trades"] <= 60
+    assert metrics["max_drawdown"] < 0.15

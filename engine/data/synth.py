@@ -11,9 +11,14 @@ takes a fraction of a second. Steps, each in one function:
    clustering with a slowly decaying autocorrelation of |returns|.
 2. shocks: Student-t with unit variance, 4 degrees of freedom on 1m bars
    (fat tails) up to 8 on daily bars (sums of many minutes are less fat).
-3. regimes (`_regimes`): alternating trends (a drift that moves the price a
-   few percent to tens of percent over the regime) and ranges, where the
-   path follows a mean-reverting process instead of a random walk.
+3. regimes (`_regimes`): up trends, down trends and ranges, each lasting days
+   to weeks. A trend adds a drift that moves the price 5-20 % (median 10 %)
+   over the regime, so a trend follower on hourly candles has something to
+   follow; a range replaces the random walk by a mean-reverting path (a move
+   is half undone in 8 hours), so dips get bought back. Ranges are calmer
+   (0.8x volatility), down trends wilder (1.2x); up and down trends balance
+   out, so there is no built-in bull market. Volatility is scaled by regime
+   before the shocks are drawn, so clusters and regimes compound.
 4. candles (`_candles`): open = previous close; high and low are drawn from
    the exact distribution of a Brownian bridge's maximum and minimum between
    open and close, so high >= max(open, close) and low <= min(open, close)

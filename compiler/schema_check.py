@@ -178,9 +178,10 @@ def _report(doc: Document, error: ValidationError, out: Collector,
         for key in inst:
             if key not in allowed:
                 kpath = (*path, key)
-                out.error(src.key(kpath), "S001", f"unknown key '{key}' in {where}",
-                          did_you_mean(str(key), allowed) or f"allowed keys: {', '.join(allowed)}",
-                          path_text(kpath))
+                hint = did_you_mean(str(key), allowed) or f"allowed keys: {', '.join(allowed)}"
+                if key in ("all", "any", "not") and path in (("spec",), ("spec", "entry"), ("spec", "exit")):
+                    hint = f"a condition block goes under long: or short:; indent '{key}:' further"
+                out.error(src.key(kpath), "S001", f"unknown key '{key}' in {where}", hint, path_text(kpath))
     elif v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else str(error.message)
         pos = src.key(path) if path else doc.pos

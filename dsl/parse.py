@@ -337,9 +337,16 @@ class _ConditionReader:
             return self.block(value, path)
         if value is None and self.smap.is_rejected(path):
             return None  # the loader reported it (a recursive alias, too deep): no second error
+        if value is None and self._block_beside(path):
+            return None  # `long:` then `all:` indented too little: the schema reports the stray block
         self.error(pos, "P002", f"a condition was {value!r}",
                    "write [lhs, op, rhs], a string such as 'rsi_14 < 30', or an all:/any:/not: block", path)
         return None
+
+    def _block_beside(self, path: YamlPath) -> bool:
+        """True when an all:/any:/not: key sits beside the empty condition at `path`, or beside its parent."""
+        return any((*path[:n], key) in self.smap.keys for n in (len(path) - 1, len(path) - 2) if n > 0
+                   for key in ("all", "any", "not"))
 
     def block(self, value: dict[str, Any], path: YamlPath) -> ast.Cond | None:
         if len(value) != 1:

@@ -100,12 +100,12 @@ def _own_lookback(node: Term) -> tuple[int, int]:
 
 def _lookbacks(plan: Plan) -> None:
     for node in plan.graph.order:
-        tf = node.timeframe  # type: ignore[union-attr]
+        tf = node.timeframe  # type: ignore[union-attr]  # Graph.order holds no Const: Graph.finish drops them
         own, conv = _own_lookback(node)
         inputs = [c for c in series_children(node) if not isinstance(c, Const)]
-        base = max((_convert(plan.lookback[c], c.timeframe, tf) for c in inputs), default=0)  # type: ignore[union-attr]
-        base_conv = max((_convert(plan.lookback[c] + plan.convergence[c], c.timeframe, tf)  # type: ignore[union-attr]
-                         - _convert(plan.lookback[c], c.timeframe, tf) for c in inputs), default=0)  # type: ignore[union-attr]
+        base = max((_convert(plan.lookback[c], c.timeframe, tf) for c in inputs), default=0)
+        base_conv = max((_convert(plan.lookback[c] + plan.convergence[c], c.timeframe, tf)
+                         - _convert(plan.lookback[c], c.timeframe, tf) for c in inputs), default=0)
         plan.lookback[node] = base + own
         plan.convergence[node] = base_conv + conv
         if isinstance(node, Indicator) and node.func in _PATH_DEPENDENT:
@@ -131,12 +131,12 @@ def build_plan(graph: Graph) -> Plan:
         for term, extra in _leaves(pred):
             if isinstance(term, Const):
                 continue
-            tf = term.timeframe  # type: ignore[union-attr]
+            tf = term.timeframe
             lb = _convert(plan.lookback[term], tf, graph.timeframe) + extra
             conv = _convert(plan.lookback[term] + plan.convergence[term], tf, graph.timeframe) + extra
             warmup, window = max(warmup, lb), max(window, conv)
     for node in graph.order:
-        tf = node.timeframe  # type: ignore[union-attr]
+        tf = node.timeframe  # type: ignore[union-attr]  # Graph.order holds no Const: Graph.finish drops them
         plan.warmup_by_timeframe[tf] = max(plan.warmup_by_timeframe.get(tf, 0), plan.lookback[node])
     plan.warmup = warmup
     # + one largest-timeframe candle: a window may start inside it, and that partial candle is dropped

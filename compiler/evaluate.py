@@ -80,11 +80,11 @@ def _previous(values: Any) -> Any:
 def _arith(op: str, a: Any, b: Any) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         if op == "+":
-            return a + b  # type: ignore[no-any-return]
+            return a + b  # type: ignore[no-any-return]  # operands are Any: a scalar or an array
         if op == "-":
-            return a - b  # type: ignore[no-any-return]
+            return a - b  # type: ignore[no-any-return]  # operands are Any: a scalar or an array
         if op == "*":
-            return a * b  # type: ignore[no-any-return]
+            return a * b  # type: ignore[no-any-return]  # operands are Any: a scalar or an array
         out = a / b
         return np.where(np.isfinite(out), out, np.nan)  # x/0 is undefined, not inf
 
@@ -92,16 +92,16 @@ def _arith(op: str, a: Any, b: Any) -> np.ndarray:
 def _compare(op: str, a: Any, b: Any) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         if op == "<":
-            return a < b  # type: ignore[no-any-return]
+            return a < b  # type: ignore[no-any-return]  # operands are Any: a scalar or an array
         if op == "<=":
-            return a <= b  # type: ignore[no-any-return]
+            return a <= b  # type: ignore[no-any-return]  # operands are Any: a scalar or an array
         if op == ">":
-            return a > b  # type: ignore[no-any-return]
+            return a > b  # type: ignore[no-any-return]  # operands are Any: a scalar or an array
         if op == ">=":
-            return a >= b  # type: ignore[no-any-return]
+            return a >= b  # type: ignore[no-any-return]  # operands are Any: a scalar or an array
         if op == "==":
-            return a == b  # type: ignore[no-any-return]
-        return (a != b) & ~np.isnan(a) & ~np.isnan(b)  # type: ignore[no-any-return]
+            return a == b  # type: ignore[no-any-return]  # operands are Any: a scalar or an array
+        return (a != b) & ~np.isnan(a) & ~np.isnan(b)  # type: ignore[no-any-return]  # operands are Any: a scalar or an array
 
 
 def _call_indicator(func: str, inputs: list[np.ndarray], params: dict[str, float]) -> tuple[np.ndarray, ...]:
@@ -176,8 +176,8 @@ class Evaluator:
     def _series(self, term: Term) -> np.ndarray:
         cached = self._get(term)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        tf = term.timeframe  # type: ignore[union-attr]
+            return cached  # type: ignore[no-any-return]  # the cache holds arrays and tuples of arrays, typed Any
+        tf = term.timeframe  # type: ignore[union-attr]  # callers pass no Const: _on handles them
         if isinstance(term, Column):
             values = self._frame(tf).column(term.name)
         elif isinstance(term, Indicator):
@@ -198,13 +198,13 @@ class Evaluator:
             values = _lag(self._on(term.operand, tf), term.bars)
         else:  # pragma: no cover - Const is handled by _on
             raise TypeError(f"cannot evaluate {term!r}")
-        return self._put(term, values)  # type: ignore[no-any-return]
+        return self._put(term, values)  # type: ignore[no-any-return]  # the cache holds arrays and tuples of arrays, typed Any
 
     # -- predicates --------------------------------------------------------------------
     def _predicate(self, pred: Predicate, tf: str) -> np.ndarray:
         cached = self._get(("pred", pred))
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached  # type: ignore[no-any-return]  # the cache holds arrays and tuples of arrays, typed Any
         n = len(self._frame(tf))
         if isinstance(pred, Logic):
             parts = [self._predicate(p, tf) for p in pred.items]
@@ -228,7 +228,7 @@ class Evaluator:
             assert isinstance(pred, Comparison)
             mask = _compare(pred.op, self._on(pred.left, tf), self._on(pred.right, tf))
         mask = np.broadcast_to(np.asarray(mask, dtype=bool), (n,))
-        return self._put(("pred", pred), mask)  # type: ignore[no-any-return]
+        return self._put(("pred", pred), mask)  # type: ignore[no-any-return]  # the cache holds arrays and tuples of arrays, typed Any
 
     def _defined(self, pred: Predicate, tf: str) -> np.ndarray:
         """Bars at which every term of `pred` has a value (a cross: now and one bar earlier).
@@ -253,12 +253,12 @@ class Evaluator:
         key = ("defined", term, tf, with_previous)
         cached = self._get(key)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached  # type: ignore[no-any-return]  # the cache holds arrays and tuples of arrays, typed Any
         ok = ~np.isnan(self._on(term, tf))
         if with_previous and len(ok):
             ok[1:] &= ok[:-1].copy()
             ok[0] = False
-        return self._put(key, ok)  # type: ignore[no-any-return]
+        return self._put(key, ok)  # type: ignore[no-any-return]  # the cache holds arrays and tuples of arrays, typed Any
 
     def signals(self, compiled: Compiled) -> dict[str, np.ndarray]:
         """Boolean arrays over the execution candles for every signal of the strategy.

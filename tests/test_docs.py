@@ -1,9 +1,11 @@
 """docs/dsl.md and docs/validate.md stay true: grammar quoted, examples valid, every code listed."""
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,3 +104,34 @@ def test_validate_page_text_sample_is_what_superbot_prints(
         assert sample
         assert main(["validate", "--format", fmt, "strategies/"]) == 1
         assert capsys.readouterr().out == sample.group(1)
+
+
+def _schema_rows(schema: dict[str, Any], root: dict[str, Any], path: str, required: bool) -> list[str]:
+    """One table row per field of a schema, nested fields after their parent, `$ref`s followed."""
+    if "$ref" in schema:
+        schema = {**root["$defs"][schema["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in schema.items() if k != "$ref"}}
+    words = {"object": "mapping", "array": "list", "boolean": "true/false"}
+    types = [schema["type"]] if isinstance(schema.get("type"), str) else schema.get("type", [])
+    kind = " or ".join(words.get(t, t) for t in types)
+    if "enum" in schema or "const" in schema:
+        kind = " \\| ".join(f"`{v}`" for v in schema.get("enum", [schema.get("const")]))
+    bounds = [f"{word} {schema[key]:g}" for key, word in (("exclusiveMinimum", ">"), ("minimum", ">="),
+                                                         ("exclusiveMaximum", "<"), ("maximum", "<="))
+              if key in schema]
+    rows = [f"| `{path}` | {' '.join([kind, *bounds[:1], *(f'and {b}' for b in bounds[1:])])} "
+            f"| {'yes' if required else ''} | {schema.get('description', '')} |"] if path else []
+    if isinstance(schema.get("items"), dict):  # the fields of each item: `spec.strategies[].path`
+        rows += _schema_rows(schema["items"], root, f"{path}[]", False)[1:]
+    for name, sub in schema.get("properties", {}).items():
+        rows += _schema_rows(sub, root, f"{path}.{name}" if path else name, name in schema.get("required", []))
+    return rows
+
+
+def test_deployment_reference_lists_every_schema_field() -> None:
+    schema = json.loads((ROOT / "schemas" / "deployment.schema.json").read_text(encoding="utf-8"))
+    table = "\n".join(["| field | type | required | meaning |", "|---|---|---|---|",
+                       *_schema_rows(schema, schema, "", True)])
+    page = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+
+    assert table in page
+    assert [validate_text(b, str(ROOT / "docs" / "example.yaml")).diagnostics for b in _yaml_blocks(page)] == [[]]

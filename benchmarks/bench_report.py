@@ -7,8 +7,12 @@ headless Chromium (Debian's `chromium`) opens it through the DevTools
 protocol (`--remote-debugging-port`, aiohttp's websocket client, 127.0.0.1
 only) and the page itself says when it is ready:
 
-- `load_ms`: `performance.now()` at the first animation frame after the load
-  event, i.e. every chart drawn (plotly draws synchronously in `newPlot`);
+- `load`: `performance.now()` at the first animation frame after the load
+  event and after the report says the charts in view are drawn
+  (`superbotReport.ready`; report.js draws the others while the browser is
+  idle): when the page is usable;
+- `all_charts_drawn`: `performance.now()` when every chart is drawn
+  (`superbotReport.all`);
 - `cpu`: CPU time (user + system) of all Chromium processes from the
   navigation until then (/proc, clock ticks of 10 ms): the work the page
   costs, far less sensitive than wall time to other processes competing for
@@ -47,11 +51,20 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--window-size=1400,1000")
 _READY = """new Promise(resolve => {
-  const done = () => requestAnimationFrame(() => resolve(performance.now()));
+  const done = async () => {
+    if (window.superbotReport) await window.superbotReport.ready;  // charts in view drawn
+    requestAnimationFrame(() => resolve(performance.now()));
+  };
   if (document.readyState === 'complete') done(); else addEventListener('load', done);
 })"""
+_ALL = """(async () => {
+  if (window.superbotReport) await window.superbotReport.all;
+  return performance.now();
+})()"""
 _ZOOM = """(async () => {
-  const gd = document.getElementById('price-0');
+  const gd = window.superbotReport ? await window.superbotReport.draw('price-0')
+                                   : document.getElementById('price-0');
+  gd.scrollIntoView();
   const t = gd._fullLayout.xaxis.range.map(v => Date.parse(String(v).replace(' ', 'T') + 'Z'));
   const mid = (t[0] + t[1]) / 2, week = 7 * 86400e3;
   const started = performance.now();
@@ -196,6 +209,7 @@ class Browser:
                     await asyncio.sleep(0.05)  # let the navigation commit before waiting on it
                     figures = {"load_ms": await evaluate(_READY)}
                     figures["cpu_ms"] = _cpu_since(cpu0, _tree_cpu(self.proc.pid))
+                    figures["all_ms"] = await evaluate(_ALL)
                     if zoom:
                         figures["zoom"] = await evaluate(_ZOOM)
                     return figures
@@ -233,6 +247,7 @@ def main() -> None:
         pages = {"report": page, "floor": floor, **{str(p): p.resolve() for p in args.also}}
         load: dict[str, list[float]] = {k: [] for k in pages}
         cpu: dict[str, list[float]] = {k: [] for k in pages}
+        every: dict[str, list[float]] = {k: [] for k in pages}
         zooms: list[float] = []
         zoom_candles = None
         try:
@@ -242,6 +257,7 @@ def main() -> None:
                     got = asyncio.run(browser.open(path.as_uri(), zoom=name == "report"))
                     load[name].append(got["load_ms"])
                     cpu[name].append(got["cpu_ms"])
+                    every[name].append(got["all_ms"])
                     if name == "report":
                         zooms.append(got["zoom"]["ms"])
                         zoom_candles = got["zoom"]["candles"]
@@ -253,7 +269,8 @@ def main() -> None:
 
         def figures(name: str) -> dict[str, Any]:
             return {"file_mb": round(pages[name].stat().st_size / 1e6, 2),
-                    "load": summary(load[name]), "cpu": summary(cpu[name])}
+                    "load": summary(load[name]), "cpu": summary(cpu[name]),
+                    "all_charts_drawn": summary(every[name])}
 
         def ratio(a: str, b: str, series: dict[str, list[float]]) -> float:
             return round(statistics.median(x / y for x, y in zip(series[a], series[b],

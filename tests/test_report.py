@@ -160,7 +160,7 @@ def test_write_html_report_is_self_contained(small, tmp_path):
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page)
     plotly_js_end = page.index("</script>")  # plotly.js itself, embedded in the head
     assert "http" not in page[plotly_js_end:].replace("http://www.w3.org", "")
-    assert page.count("Plotly.newPlot") == 4  # equity, trade returns, one chart per symbol
+    assert page.count('class="lazy-plot"') == 4  # equity, trade returns, a chart per symbol
     assert "RSI &lt;dip&gt;" in page and "Downsampled" not in page
     assert page.count("<tr data-k=") == len(result.trades)
     assert not (tmp_path / "r.html.tmp").exists()
@@ -198,7 +198,7 @@ def test_write_html_report_year_of_minutes_is_downsampled_and_small(tmp_path):
     assert path.stat().st_size < 15_000_000
     assert "Downsampled for display: charts show 4h candles" in page
     assert "down to 5m" in page  # the embedded detail: a year of 1m as 5m candles
-    assert "USDT · 4h" in page  # the chart title (plotly escapes the slash)
+    assert "USDT \\u00b7 4h" in page  # the chart title, in the figure's (ASCII) JSON
 
 
 def make_run(run_id: str, metrics: dict, params: dict) -> Run:

@@ -127,7 +127,7 @@ def test_html_report_screenshot_in_chromium(chromium, tmp_path):
 
 # Zoom one day into a chart opened as 1h candles (2,000 15m bars, at most 500 shown).
 _ZOOM = """
-const gd = document.getElementById('price-0');
+const gd = await window.superbotReport.draw('price-0');
 const before = gd.data[0].x.length;
 const a = Date.parse('2024-01-10T00:00:00Z'), b = a + 86400e3;
 await Plotly.relayout(gd, {'xaxis.range': [new Date(a).toISOString(), new Date(b).toISOString()]});
@@ -186,3 +186,19 @@ def test_html_report_trade_table_filters_and_sorts(chromium, tmp_path):
     assert got["count"] == f"{n_losses} of {n_trades} trades"
     assert got["ascending"] == sorted(got["ascending"]) and max(got["ascending"]) < 0
     assert got["descending"] == sorted(got["ascending"], reverse=True)
+
+
+_DRAWN = """
+const first = document.querySelectorAll('.js-plotly-plot').length;
+await window.superbotReport.all;
+document.body.dataset.result = JSON.stringify({
+  first: first, all: document.querySelectorAll('.js-plotly-plot').length});
+"""
+
+
+def test_html_report_draws_charts_in_view_first_then_the_rest(chromium, tmp_path):
+    page = _with_script(_report(tmp_path / "report.html"), _DRAWN)
+    done = _run(chromium, tmp_path / "profile", "--window-size=1200,700",
+                "--virtual-time-budget=15000", "--dump-dom", page.as_uri())
+    got = _result(done.stdout)
+    assert got["first"] < 3 and got["all"] == 3  # equity, trade returns, BTC/USDT

@@ -12,6 +12,9 @@
  *    exact OHLC, lines at each bucket's last bar, drawdown at its minimum.
  *    Zooming back out restores the overview the page opened with.
  * 3. The trade table sorts on a header click and filters on every word typed.
+ * 4. Charts come as JSON and are drawn by this script: those in view at once,
+ *    the others one per idle period (or when scrolled to, or before printing),
+ *    so a long report is usable as soon as its first screen is drawn.
  */
 (function () {
   'use strict';
@@ -262,13 +265,57 @@
     }
   }
 
+  // 4. Charts are drawn from their JSON: those in view first, the others while idle.
+  const drawn = new Map();  // placeholder div -> promise of its plot
+  function draw(div) {
+    if (!drawn.has(div)) {
+      const fig = JSON.parse(document.getElementById('figure-' + div.id).textContent);
+      const config = window.SUPERBOT_PLOT_CONFIG || {};
+      drawn.set(div, Plotly.newPlot(div, fig.data, fig.layout, config).then(gd => {
+        attach(gd);
+        return gd;
+      }));
+    }
+    return drawn.get(div);
+  }
+
+  // idle time, or 100 ms at the latest (a busy or headless page may never be idle)
+  const idle = window.requestIdleCallback ? fn => window.requestIdleCallback(fn, {timeout: 100})
+                                          : fn => setTimeout(fn, 30);
+  let readyResolve, allResolve;
+  const ready = new Promise(r => { readyResolve = r; });
+  const all = new Promise(r => { allResolve = r; });
+
   function init() {
-    document.querySelectorAll('.js-plotly-plot').forEach(attach);
+    const plots = Array.from(document.querySelectorAll('.lazy-plot'));
+    const margin = 300;
+    const inView = div => {
+      const r = div.getBoundingClientRect();
+      return r.bottom > -margin && r.top < window.innerHeight + margin;
+    };
+    Promise.all(plots.filter(inView).map(draw)).then(readyResolve);
+    if ('IntersectionObserver' in window) {
+      const seen = new IntersectionObserver(entries => entries.forEach(e => {
+        if (e.isIntersecting) { draw(e.target); seen.unobserve(e.target); }
+      }), {rootMargin: margin + 'px'});
+      plots.forEach(div => seen.observe(div));
+    }
+    let next = 0;
+    const step = () => {  // one chart per idle period, in page order
+      while (next < plots.length && drawn.has(plots[next])) next++;
+      if (next >= plots.length) { Promise.all(plots.map(draw)).then(allResolve); return; }
+      draw(plots[next]).then(() => idle(step));
+    };
+    ready.then(() => idle(step));
+    window.addEventListener('beforeprint', () => plots.forEach(draw));
     const table = document.getElementById('trade-table');
     if (table) tradeTable(table);
   }
 
   window.superbotReport = {
+    ready: ready,      // the charts in view are drawn
+    all: all,          // every chart is drawn
+    draw: id => draw(document.getElementById(id)),
     settled: gd => pending.get(gd) || Promise.resolve(),
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

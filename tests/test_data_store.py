@@ -171,3 +171,14 @@ def test_load_candles_reads_a_csv_file_named_by_the_caller(tmp_path):
                     "1704067200000,1,2,0.5,1.5,3\n1704067260000,1.5,2,1,1.25,4\n")
     c = load_candles(path, "BTC/USDT", "1m")
     assert (c.symbol, c.timeframe, list(c.close)) == ("BTC/USDT", "1m", [1.5, 1.25])
+
+
+def test_read_store_file_gives_contiguous_arrays_that_own_their_memory(tmp_path):
+    store = CandleStore(tmp_path)
+    store.write("binance", _candles(T0 + np.arange(1000) * MIN))
+
+    back = store.read("binance", "BTC/USDT", "1m")
+
+    for name, dtype in (("time", np.int64), ("open", np.float64), ("volume", np.float64)):
+        values = getattr(back, name)
+        assert values.dtype == dtype and values.flags.c_contiguous and values.flags.owndata

@@ -7,7 +7,9 @@ short help, so `--help` lists every command without importing any of them; a
 test checks the table against the commands themselves.
 
 Exit codes (DESIGN §7): 0 ok, 1 invalid input or failed check, 2 usage; the
-mapping and the printing of errors live in `engine/errors.py`.
+mapping and the printing of errors live in `engine/errors.py`. Neither this
+module nor `validate` imports rich: `--help` and a clean validation print
+through click alone.
 """
 from __future__ import annotations
 
@@ -16,10 +18,9 @@ from typing import NamedTuple
 
 import click
 
-from engine.cli.console import console, err_console
 from engine.errors import EXIT_INVALID, exit_code, print_error
 
-__all__ = ["COMMANDS", "LazyCommand", "LazyGroup", "app", "console", "err_console", "main"]
+__all__ = ["COMMANDS", "LazyCommand", "LazyGroup", "app", "main"]
 
 
 class LazyCommand(NamedTuple):
@@ -101,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.exceptions.Abort:
-        err_console.print("aborted")
+        click.echo("aborted", err=True)
         return EXIT_INVALID
     except (Exception, KeyboardInterrupt) as exc:
+        from engine.cli.console import err_console  # rich only when there is something to print
         print_error(exc, err_console)
         return exit_code(exc)

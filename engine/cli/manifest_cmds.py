@@ -15,7 +15,6 @@ import click
 from compiler.validate import validate_paths
 from dsl.diagnostics import Severity
 from dsl.formats import FORMATS, render
-from engine.cli.console import console
 from engine.errors import UsageError
 from schemas import KINDS, schema_path
 
@@ -66,6 +65,7 @@ def compile_cmd(strategy: Path, json_out: bool) -> None:
 
     from compiler.compile import compile_strategy
     from compiler.validate import load_strategy
+    from engine.cli.console import console
     if not strategy.is_file():
         raise UsageError(f"no such file: {strategy}")
     compiled = compile_strategy(load_strategy(strategy))
@@ -131,6 +131,8 @@ def _indicator_row(spec: Any, *, lookback: bool) -> dict[str, Any]:
 
 def _print_registry(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
+
+    from engine.cli.console import console
     table = Table(title=f"{len(rows)} indicators (superbot indicators NAME for one)", title_justify="left")
     table.add_column("name", no_wrap=True, style="bold")
     table.add_column("params (defaults)", overflow="fold")
@@ -144,6 +146,8 @@ def _print_registry(rows: list[dict[str, Any]]) -> None:
 
 def _print_indicator(row: dict[str, Any]) -> None:
     from rich.table import Table
+
+    from engine.cli.console import console
     def bound(value: float | None) -> str:
         return "-" if value is None else f"{value:g}"
     console.print(f"[bold]{row['name']}[/bold] — {row['description']} ({row['group']})", highlight=False)

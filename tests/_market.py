@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +24,13 @@ def random_candles(n: int, timeframe: str = "5m", seed: int = 0, start_ms: int =
     volume = rng.lognormal(3, 1, n)
     time = start_ms + np.arange(n, dtype=np.int64) * timeframe_ms(timeframe)
     return Candles.from_arrays(symbol, timeframe, time, open_, high, low, close, volume)
+
+
+def write_candle_json(path: Path, c: Candles) -> Path:
+    """`c` as a freqtrade-style JSON candle file (`[[time_ms, o, h, l, c, v], ...]`), which `--data` reads."""
+    columns = (c.open.tolist(), c.high.tolist(), c.low.tolist(), c.close.tolist(), c.volume.tolist())
+    path.write_text(json.dumps([[int(t), *ohlcv] for t, *ohlcv in zip(c.time.tolist(), *columns, strict=True)]))
+    return path
 
 
 def strategy_yaml(entry: str, exit: str | None = None, timeframe: str = "5m", params: str = "") -> str:

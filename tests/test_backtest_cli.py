@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _market import random_candles
+from _market import random_candles, write_candle_json
 from click.testing import CliRunner
 
 from engine.cli.app import app
@@ -32,9 +32,7 @@ spec:
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, Path, Path]:
     monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path / "home"))
     c = random_candles(6000, "5m", seed=41, symbol="TEST/USDT")
-    data = tmp_path / "TEST_USDT-5m.json"
-    data.write_text(json.dumps([[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in
-                                zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)]))
+    data = write_candle_json(tmp_path / "TEST_USDT-5m.json", c)
     strategy = tmp_path / "s.yaml"
     strategy.write_text(STRATEGY)
     return CliRunner(), strategy, data
@@ -132,17 +130,11 @@ def test_signals_before_the_fill_bar_decide_every_entry(env) -> None:  # type: i
     assert np.isclose(again.result.trades.entry_price[3], run.result.trades.entry_price[3])
 
 
-def _candle_json(path: Path, c) -> Path:  # type: ignore[no-untyped-def]
-    path.write_text(json.dumps([[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in
-                                zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)]))
-    return path
-
-
 def test_warm_up_covers_the_longest_period_a_parameter_may_take(tmp_path: Path) -> None:
     from compiler.validate import strategy_from_text
     from engine.backtest.session import open_session
     from engine.backtest.settings import BacktestSettings
-    data = _candle_json(tmp_path / "TEST_USDT-1h.json", random_candles(2000, "1h", seed=43))
+    data = write_candle_json(tmp_path / "TEST_USDT-1h.json", random_candles(2000, "1h", seed=43))
     strategy = strategy_from_text("""
 apiVersion: superbot/v1
 kind: Strategy
@@ -175,8 +167,8 @@ def test_a_later_listed_symbol_does_not_cut_the_others_history(tmp_path: Path, m
     store = CandleStore(tmp_path / "store")
     btc = random_candles(3000, "1h", seed=44, symbol="BTC/USDT")
     eth = random_candles(3000, "1h", seed=45, symbol="ETH/USDT").take(1000, 3000)  # listed 1000 h later
-    import_path(_candle_json(tmp_path / "BTC_USDT-1h.json", btc), store, exchange="test")
-    import_path(_candle_json(tmp_path / "ETH_USDT-1h.json", eth), store, exchange="test")
+    import_path(write_candle_json(tmp_path / "BTC_USDT-1h.json", btc), store, exchange="test")
+    import_path(write_candle_json(tmp_path / "ETH_USDT-1h.json", eth), store, exchange="test")
     text = """
 apiVersion: superbot/v1
 kind: Strategy

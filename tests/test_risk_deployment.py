@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _market import random_candles
+from _market import random_candles, write_candle_json
 from click.testing import CliRunner
 
 from compiler.risk import RiskPolicy
@@ -33,9 +33,7 @@ spec:
 def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path / "home"))
     c = random_candles(6000, "5m", seed=41, symbol="TEST/USDT")
-    (tmp_path / "TEST_USDT-5m.json").write_text(json.dumps(
-        [[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in zip(c.time, c.open, c.high, c.low, c.close,
-                                                               c.volume, strict=True)]))
+    write_candle_json(tmp_path / "TEST_USDT-5m.json", c)
     (tmp_path / "s.yaml").write_text(STRATEGY)
     return tmp_path
 

@@ -96,3 +96,12 @@ def test_pytest_config_turns_a_warning_into_a_failure(tmp_path: Path) -> None:
 def test_conftest_fails_a_skip_only_under_ci(tmp_path: Path, ci: str, exit_code: int) -> None:
     project = _project(tmp_path / "project", SKIPPING_TEST, conftest=True)
     assert _pytest(project, tmp_path / "cache", CI=ci) == exit_code
+
+
+def test_ci_script_parses_and_checks_before_it_tests() -> None:
+    script = ROOT / ".ci" / "run"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True, check=False).returncode == 0
+    lines = [line.strip() for line in script.read_text(encoding="utf-8").splitlines()]
+    ruff, mypy = lines.index('ruff check . || fail "ruff check ."'), lines.index('mypy || fail "mypy"')
+    assert ruff < mypy < lines.index('run_tests "Python $version"')
+    assert 'for version in 3.11 3.12; do' in lines

@@ -106,7 +106,14 @@ from engine.kernel._layout import (
     T_STAKE,
     T_SYM,
 )
-from engine.kernel.risk import RS_CLOSING, RS_NEV, risk_after_bar, risk_blocks_entries
+from engine.kernel.risk import (
+    RS_CLOSING,
+    RS_NEV,
+    RS_SEEN,
+    risk_after_bar,
+    risk_blocks_entries,
+    risk_count_losses,
+)
 
 __all__ = [
     "ENTRY_POINTS",
@@ -554,7 +561,9 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
         acct[A_NEXT_BAR] = i + 1
         equity[r] = eq
         if n_rules > 0:  # 4. the risk rules on this close (engine/kernel/risk.py)
-            risk_after_bar(RP, RS, EV, i, t, tf_min * _MINUTE_MS, acct, pos, tr, n_tr)
+            if n_tr > RS[RS_SEEN]:
+                risk_count_losses(RS, tr, n_tr)
+            risk_after_bar(RP, RS, EV, pos, i, t, tf_min * _MINUTE_MS, eq, acct[A_OPEN])
     return n_rows, n_tr
 
 

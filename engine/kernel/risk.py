@@ -14,7 +14,8 @@ Per bar, three hooks in `_step.step_bars`:
 2. before the entries: `risk_blocks_entries` — none after a halt, while a
    close_all is still closing and on the bar of its closes, before a pause's
    end, and after a close where a pause without `for` held;
-3. after the marks: `risk_after_bar` — the portfolio terms at this close
+3. after the marks: `risk_count_losses` over the trades closed since the last
+   close, then `risk_after_bar` — the portfolio terms at this close
    (`_update_terms`), each rule's program (`_run`), the actions that fire
    (a rule fires when its condition becomes true: true at this close, false
    at the previous one), one event row each.
@@ -34,8 +35,6 @@ from numba import njit
 
 from compiler.risk import ACTIONS, OPCODES, PORTFOLIO_TERMS, RiskPolicy
 from engine.kernel._layout import (
-    A_EQUITY,
-    A_OPEN,
     Q_AMOUNT,
     Q_LAST_C,
     Q_SIDE,
@@ -46,7 +45,7 @@ from engine.kernel._layout import (
 from engine.kernel.risk_events import RiskEvent
 
 __all__ = ["N_EV", "events_from_rows", "grow_events", "new_risk_state", "risk_after_bar",
-           "risk_blocks_entries"]
+           "risk_blocks_entries", "risk_count_losses"]
 
 # --- risk state (RS) --------------------------------------------------------------
 RS_PEAK = 0          # highest equity at a close so far (the starting balance at first)
@@ -146,10 +145,20 @@ def risk_blocks_entries(RS, i, t):
             or t < RS[RS_PAUSE_UNTIL] or RS[RS_NO_ENTRY_I] == i)
 
 
-@njit(cache=True, error_model="numpy")
-def _update_terms(RS, t, acct, pos, tr, n_tr):
+@njit(cache=True)
+def risk_count_losses(RS, tr, n_tr):
+    """consecutive_losses over the trade rows closed since the last call, in row order."""
+    for k in range(int(RS[RS_SEEN]), n_tr):
+        if tr[k, T_PROFIT_A] < 0.0:
+            RS[RS_LOSSES] += 1.0
+        else:
+            RS[RS_LOSSES] = 0.0
+    RS[RS_SEEN] = n_tr
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _update_terms(RS, t, eq, n_open, pos):
     """The five portfolio terms at this close, into RS[RS_TERMS:]."""
-    eq = acct[A_EQUITY]
     if eq > RS[RS_PEAK]:
         RS[RS_PEAK] = eq
     day = math.floor(t / _DAY_MS)
@@ -157,24 +166,18 @@ def _update_terms(RS, t, acct, pos, tr, n_tr):
         RS[RS_DAY] = day
         RS[RS_DAY_EQ] = RS[RS_LAST_EQ]
     RS[RS_LAST_EQ] = eq
-    for k in range(int(RS[RS_SEEN]), n_tr):   # trades closed since the last close, in row order
-        if tr[k, T_PROFIT_A] < 0.0:
-            RS[RS_LOSSES] += 1.0
-        else:
-            RS[RS_LOSSES] = 0.0
-    RS[RS_SEEN] = n_tr
     value = 0.0
     for s in range(pos.shape[0]):
         if pos[s, Q_SIDE] != 0.0:
             value += pos[s, Q_AMOUNT] * pos[s, Q_LAST_C]
     RS[RS_TERMS + 0] = 1.0 - eq / RS[RS_PEAK]          # drawdown
     RS[RS_TERMS + 1] = eq / RS[RS_DAY_EQ] - 1.0        # daily_pnl
-    RS[RS_TERMS + 2] = acct[A_OPEN]                    # open_positions
+    RS[RS_TERMS + 2] = n_open                          # open_positions
     RS[RS_TERMS + 3] = value / eq if eq > 0.0 else math.inf   # exposure
     RS[RS_TERMS + 4] = RS[RS_LOSSES]                   # consecutive_losses
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _run(RP, k, RS, sp0):
     """Rule k's program on the terms in RS; its stack lives in RS from sp0. True/False."""
     sp = sp0
@@ -226,15 +229,18 @@ def _run(RP, k, RS, sp0):
     return RS[sp0] != 0.0 and not math.isnan(RS[sp0])
 
 
-@njit(cache=True)
-def risk_after_bar(RP, RS, EV, i, t, tf_ms, acct, pos, tr, n_tr):
-    """Bar i (open time t) has closed and been marked: evaluate the rules, take their actions.
+@njit(cache=True, error_model="numpy")
+def risk_after_bar(RP, RS, EV, pos, i, t, tf_ms, eq, n_open):
+    """Bar i (open time t) has closed and been marked (equity eq, n_open positions): evaluate
+    the rules, take their actions. Trades closed so far must have been counted
+    (`risk_count_losses`); EV must have room for one event per rule.
 
-    The caller guarantees EV has room for one event per rule.
+    Few array arguments and not inlined: numba pays reference counting per array argument
+    on every call, and an inlined body slowed the whole bar loop (benchmarks/bench_risk.py).
     """
     if RS[RS_HALT] > 0.0:
         return
-    _update_terms(RS, t, acct, pos, tr, n_tr)
+    _update_terms(RS, t, eq, n_open, pos)
     n_rules = RP.shape[0]
     sp0 = N_RS + n_rules
     t_close = t + tf_ms
@@ -260,11 +266,11 @@ def risk_after_bar(RP, RS, EV, i, t, tf_ms, acct, pos, tr, n_tr):
             EV[e, EV_TERMS + m] = RS[RS_TERMS + m]
         if action == ACT_HALT:
             RS[RS_HALT] = 1.0
-            if acct[A_OPEN] > 0.0:
+            if n_open > 0.0:
                 RS[RS_CLOSING] = R_RISK_HALT
             break
         if action == ACT_CLOSE_ALL:
-            if acct[A_OPEN] > 0.0:
+            if n_open > 0.0:
                 RS[RS_CLOSING] = R_RISK_CLOSE_ALL
             RS[RS_NO_ENTRY_I] = i + 1
         elif action == ACT_PAUSE and pause_ms > 0.0:

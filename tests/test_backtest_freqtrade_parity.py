@@ -51,13 +51,23 @@ STRATEGIES = {
   risk: {stoploss: -0.10}
 """,
 }
+STRATEGIES["RsiCrossTimeout"] = """
+  entry: {long: 'crosses_above(rsi_7, 45)'}
+  exit: {long: 'crosses_above(rsi_7, 60)'}
+  risk: {stoploss: -0.10}
+"""
+STRATEGIES["RsiRoiRedCandle"] = """
+  entry: {long: 'rsi_14 < 40'}
+  exit: {long: 'rsi_14 > 60'}
+  risk: {stoploss: -0.10, roi: {0m: 0.002}}
+"""
 STRATEGIES["RsiInformative1h"] = STRATEGIES["RsiInformative1h"].replace(
     "['rsi_14 < 30', 'and', 'rsi_14@1h > 40']", "'rsi_14 < 30 and rsi_14@1h > 40'")
 
 
 def _cases() -> list[object]:
     cases = []
-    for name in ("rsi", "roi_trailing", "informative_1h"):
+    for name in ("rsi", "roi_trailing", "informative_1h", "exit_timeout", "red_entry_candle"):
         fixture = json.loads((FIXTURES / f"{name}.json").read_text())
         for k, run in enumerate(fixture["runs"]):
             if len(run["pairs"]) == 1:

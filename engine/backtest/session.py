@@ -63,6 +63,8 @@ def kernel_config(bound: BoundStrategy, settings: BacktestSettings, timeframe: s
         max_open_positions=bound.strategy.sizing.max_open_positions,
         starting_balance=settings.balance, price_tick=settings.price_tick or 0.0,
         risk=settings.risk,   # a deployment's cap replaces the strategy's (docs/risk.md)
+        exit_timeout_minutes=settings.exit_timeout_minutes, reserve_fees=settings.reserve_fees,
+        roi_on_red_entry_candle=settings.roi_on_red_entry_candle,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from compiler.risk import RiskPolicy
 from dsl.errors import UserError
 from engine.data.gaps import GAP_POLICIES
-from engine.kernel.config import DEFAULT_BALANCE, DEFAULT_FEE
+from engine.kernel.config import DEFAULT_BALANCE, DEFAULT_EXIT_TIMEOUT_MINUTES, DEFAULT_FEE
 
 __all__ = ["BacktestSettings", "SettingsError"]
 
@@ -29,6 +29,10 @@ class BacktestSettings:
     price_tick: float | None = None          # None: inferred per symbol from the candles; 0: no rounding
     extra: dict[str, Any] = field(default_factory=dict)
     risk: RiskPolicy = field(default_factory=RiskPolicy)   # a deployment's risk block (docs/risk.md)
+    # fill-model choices (docs/backtest.md "Options"); the defaults are freqtrade's rules
+    exit_timeout_minutes: float | None = DEFAULT_EXIT_TIMEOUT_MINUTES   # None: an exit order waits until filled
+    reserve_fees: bool = False               # an entry needs its stake AND its fee free
+    roi_on_red_entry_candle: bool = False    # take ROI on a red entry candle (freqtrade does not)
 
     def __post_init__(self) -> None:
         if not 0 <= self.fee < 0.1:
@@ -37,6 +41,8 @@ class BacktestSettings:
             raise SettingsError(f"--slippage {self.slippage_bps} must be >= 0 basis points")
         if self.balance <= 0:
             raise SettingsError(f"--balance {self.balance} must be positive")
+        if self.exit_timeout_minutes is not None and not self.exit_timeout_minutes >= 0:
+            raise SettingsError(f"--exit-timeout {self.exit_timeout_minutes:g} must be minutes >= 0, or none")
         if self.gaps not in GAP_POLICIES:
             raise SettingsError(f"gap policy '{self.gaps}' is not one of {', '.join(GAP_POLICIES)}")
 

@@ -67,6 +67,25 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _SUB_ARGS = {"list": "[--strategy NAME]", "show": "ID", "compare": "A B"}
 
 
+def _fill_option(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    ctx.meta.setdefault("superbot.fill_options", {})[param.name] = value
+    return value
+
+
+def _fill_settings() -> dict[str, Any]:
+    """The fill-model options of the current command as BacktestSettings fields (usage errors exit 2)."""
+    ctx = click.get_current_context(silent=True)
+    given: dict[str, Any] = ctx.meta.get("superbot.fill_options", {}) if ctx is not None else {}
+    out: dict[str, Any] = {k: bool(given[k]) for k in ("reserve_fees", "roi_on_red_entry_candle") if k in given}
+    if "exit_timeout" in given:
+        text = str(given["exit_timeout"]).strip().lower()
+        try:
+            out["exit_timeout_minutes"] = None if text == "none" else float(text)
+        except ValueError:
+            raise UsageError(f"--exit-timeout {given['exit_timeout']!r}: use minutes such as 10, or none") from None
+    return out
+
+
 def backtest_options(func: _F) -> _F:
     """The options every historical mode shares (backtest, optimize)."""
     options = [
@@ -82,6 +101,14 @@ def backtest_options(func: _F) -> _F:
                      help="Missing candles: fill (flat, zero volume), drop, or error."),
         click.option("--price-tick", default="auto", show_default=True,
                      help="Price tick stops are rounded to: auto (from the candles' decimals), 0 (none) or a number."),
+        # fill-model choices (docs/backtest.md "Options"): kept in ctx.meta, read by settings_from
+        click.option("--exit-timeout", default="10", show_default=True, expose_value=False, callback=_fill_option,
+                     help="Minutes an unfilled exit order waits before it is cancelled (freqtrade's "
+                          "unfilledtimeout.exit), or none."),
+        click.option("--reserve-fees", is_flag=True, expose_value=False, callback=_fill_option,
+                     help="An entry needs its stake and its fee free (freqtrade reserves no fee)."),
+        click.option("--roi-on-red-entry-candle", is_flag=True, expose_value=False, callback=_fill_option,
+                     help="Take ROI on a falling entry candle (freqtrade does not)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -107,7 +134,7 @@ def settings_from(data: str | None, symbols: str | None, start: str | None, end:
                                  hint="e.g. 2024-03-01 or 2024-03-01T12:00") from None
     try:
         return BacktestSettings(data=data, symbols=syms, start=start, end=end, fee=fee, slippage_bps=slippage,
-                                balance=balance, gaps=gaps, price_tick=tick)
+                                balance=balance, gaps=gaps, price_tick=tick, **_fill_settings())
     except SettingsError as exc:  # an option's value: a usage error (exit 2), not bad file content
         raise UsageError(str(exc)) from None
 

@@ -39,10 +39,8 @@ from engine.kernel._layout import (
     pack_roi,
     pack_ticks,
 )
-from engine.kernel._step import close_all, step_bars
 from engine.kernel.config import KernelConfig
 from engine.kernel.jit_cache import announce_compile
-from engine.kernel.risk import RS_NEV, events_from_rows, grow_events, new_events, new_risk_state, pack_risk
 from engine.kernel.signals import Signals, signal_arrays
 from engine.kernel.trades import SimResult, Trades
 
@@ -123,6 +121,10 @@ def simulate(time: np.ndarray, open: np.ndarray, high: np.ndarray, low: np.ndarr
     """
     t, o, h, lo, c = _prepare(time, open, high, low, close, time_checked)
     announce_compile()
+    # numba loads with the first run, not with the package: importing engine.kernel (its
+    # config, its result types) stays light for the CLI (tests/test_cli_startup.py)
+    from engine.kernel._step import close_all, step_bars
+    from engine.kernel.risk import RS_NEV, events_from_rows, grow_events, new_events, new_risk_state, pack_risk
     n_bars, n_sym = o.shape
     names = tuple(symbols) if symbols is not None else tuple(f"s{k}" for k in range(n_sym))
     if len(names) != n_sym:

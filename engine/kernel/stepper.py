@@ -26,10 +26,8 @@ from engine.kernel._layout import (
     pack_roi,
     pack_ticks,
 )
-from engine.kernel._step import close_all, step_bars
 from engine.kernel.config import KernelConfig
 from engine.kernel.jit_cache import announce_compile
-from engine.kernel.risk import RS_NEV, events_from_rows, grow_events, new_events, new_risk_state, pack_risk
 from engine.kernel.risk_events import RiskEvent
 from engine.kernel.simulate import trades_from_rows
 from engine.kernel.trades import SimResult, Trades
@@ -58,6 +56,8 @@ class Stepper:
         self._equity: list[float] = []
         self._finished = False
         self._eq = np.zeros(1, dtype=np.float64)
+        # numba loads with the first Stepper, not with the package (see simulate)
+        from engine.kernel.risk import new_events, new_risk_state, pack_risk
         self._risk_p = pack_risk(config.risk)
         self._risk_s = new_risk_state(config.risk, config.starting_balance)
         self._events = new_events(config.risk, 64)
@@ -83,6 +83,7 @@ class Stepper:
     @property
     def risk_events(self) -> tuple[RiskEvent, ...]:
         """The risk rules that fired so far, in order (docs/risk.md)."""
+        from engine.kernel.risk import RS_NEV, events_from_rows
         return events_from_rows(self._events[:int(self._risk_s[RS_NEV])], self.config.risk)
 
     def position(self, symbol: str) -> dict[str, float] | None:
@@ -114,6 +115,8 @@ class Stepper:
             raise ValueError(f"bar time {time_ms} is not after the previous bar {self._times[-1]}")
         if self._n_tr + n > self._rows.shape[0]:
             self._grow()
+        from engine.kernel._step import step_bars
+        from engine.kernel.risk import grow_events
         self._events = grow_events(self._events, self._risk_s, len(self.config.risk.rules))
         before = self._n_tr
         _, self._n_tr = step_bars(0, self.bar_index, np.array([time_ms], dtype=np.int64),
@@ -130,6 +133,7 @@ class Stepper:
         if self._n_tr + len(self.symbols) > self._rows.shape[0]:
             self._grow()
         before = self._n_tr
+        from engine.kernel._step import close_all
         self._n_tr = close_all(self._params, self._ticks, self._pos, self._acct, self._rows, self._n_tr)
         if self._equity:
             self._equity[-1] = float(self._acct[A_EQUITY])

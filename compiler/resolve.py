@@ -100,7 +100,7 @@ class _Resolver:
         hint = did_you_mean(name, list(self.s.params))
         if hint:
             return hint.replace("'", "'$", 1)
-        return "declare it under spec.params" if self.s.params else "declare it under spec.params"
+        return "declare it under spec.params"
 
     # -- series --------------------------------------------------------------------------
     def expr(self, expr: ast.Expr, tf: str) -> Term | None:
@@ -170,7 +170,7 @@ class _Resolver:
             self.err(expr.pos, "C003", f"{spec.name} needs explicit inputs ({', '.join(spec.inputs)})",
                      f"use the function form, e.g. {spec.name}({', '.join(spec.inputs)})")
             return None
-        params = {p.name: float(v) for p, v in zip(spec.params, values)}
+        params = {p.name: float(v) for p, v in zip(spec.params, values, strict=False)}  # trailing ones default
         return self.indicator(spec, [], params, expr.output, expr.pos, tf, expr.ident)
 
     def _indicator_hint(self, name: str, values: list[int]) -> str:
@@ -209,7 +209,7 @@ class _Resolver:
             return None
         params: dict[str, float] = {}
         ok = True
-        for p, arg in zip(spec.params, args):
+        for p, arg in zip(spec.params, args, strict=False):  # fewer args than params: the rest default
             if not _is_scalar(arg):
                 self.err(arg.pos, "C003", f"parameter {p.name} of {spec.name} must be a number or $param",
                          "series inputs come first, then numeric parameters")
@@ -220,26 +220,26 @@ class _Resolver:
             if value is not None:
                 params[p.name] = value
         for kw in expr.kwargs:
-            p = spec.param(kw.name.lower())
-            if p is None:
+            kp = spec.param(kw.name.lower())
+            if kp is None:
                 self.err(kw.pos, "C005", f"{spec.name} has no parameter '{kw.name}'",
                          did_you_mean(kw.name, [q.name for q in spec.params])
                          or "parameters: " + (", ".join(q.name for q in spec.params) or "none"))
                 ok = False
                 continue
-            if p.name in params:
-                self.err(kw.pos, "C005", f"parameter '{p.name}' of {spec.name} is given twice",
+            if kp.name in params:
+                self.err(kw.pos, "C005", f"parameter '{kp.name}' of {spec.name} is given twice",
                          "give each parameter once")
                 ok = False
                 continue
             if not _is_scalar(kw.value):
-                self.err(kw.value.pos, "C003", f"parameter {p.name} of {spec.name} must be a number or $param")
+                self.err(kw.value.pos, "C003", f"parameter {kp.name} of {spec.name} must be a number or $param")
                 ok = False
                 continue
             value = self.scalar(kw.value)
             ok &= value is not None
             if value is not None:
-                params[p.name] = value
+                params[kp.name] = value
         inputs: list[Term] = []
         for arg in series_args:
             term = self.expr(arg, tf)

@@ -43,8 +43,8 @@ def _describe(value: Any) -> str:
 def _expected(schema: dict[str, Any]) -> str:
     t = schema.get("type")
     if isinstance(t, list):
-        return " or ".join(_TYPE_WORDS.get(x, x) for x in t)
-    return _TYPE_WORDS.get(t, str(t))
+        return " or ".join(_TYPE_WORDS.get(str(x), str(x)) for x in t)
+    return _TYPE_WORDS.get(str(t), str(t))
 
 
 def _validator(kind: str) -> Draft202012Validator:
@@ -161,8 +161,10 @@ def _report(doc: Document, error: ValidationError, out: Collector,
         return
     src = doc.source
     where = path_text(path) or "(document)"
-    v, schema, inst = error.validator, error.schema, error.instance
-    desc = schema.get("description") or described
+    v, inst = error.validator, error.instance
+    # our schemas are objects all the way down: jsonschema types this as "a schema or a bool"
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    desc: str | None = schema.get("description") or described
     if len(error.schema_path) >= 2 and error.schema_path[-2] == "propertyNames":
         v = "propertyNames"  # jsonschema reports a bad key as the key's own failure at the mapping
     if v == "anyOf":
@@ -178,10 +180,10 @@ def _report(doc: Document, error: ValidationError, out: Collector,
         for key in inst:
             if key not in allowed:
                 kpath = (*path, key)
-                hint = did_you_mean(str(key), allowed) or f"allowed keys: {', '.join(allowed)}"
+                key_hint = did_you_mean(str(key), allowed) or f"allowed keys: {', '.join(allowed)}"
                 if key in ("all", "any", "not") and path in (("spec",), ("spec", "entry"), ("spec", "exit")):
-                    hint = f"a condition block goes under long: or short:; indent '{key}:' further"
-                out.error(src.key(kpath), "S001", f"unknown key '{key}' in {where}", hint, path_text(kpath))
+                    key_hint = f"a condition block goes under long: or short:; indent '{key}:' further"
+                out.error(src.key(kpath), "S001", f"unknown key '{key}' in {where}", key_hint, path_text(kpath))
     elif v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else str(error.message)
         pos = src.key(path) if path else doc.pos

@@ -315,12 +315,17 @@ def _read_risk(doc: Document, params: dict[str, ParamDef], used: set[str],
     sizing = spec.get("sizing") or {}
     if not isinstance(risk, dict) or not isinstance(sizing, dict):
         return RiskSpec(), SizingSpec()
-    v = lambda path, raw: _value(doc, path, params, used, out, raw)  # noqa: E731
-    trailing = risk.get("trailing_stop") if isinstance(risk.get("trailing_stop"), dict) else {}
+
+    def v(path: YamlPath, raw: Any) -> Value | None:
+        return _value(doc, path, params, used, out, raw)
+
+    trailing: dict[str, Any] = risk["trailing_stop"] if isinstance(risk.get("trailing_stop"), dict) else {}
     roi: list[tuple[int, Value]] = []
-    roi_table = risk.get("roi") if isinstance(risk.get("roi"), dict) else {}
+    roi_table: dict[Any, Any] = risk["roi"] if isinstance(risk.get("roi"), dict) else {}
     for key, raw in roi_table.items():
-        ms = duration_ms(str(key))
+        if not isinstance(key, str):
+            continue  # `30: 0.02`: the schema check reported it
+        ms = duration_ms(key)
         value = v(("spec", "risk", "roi", key), raw)
         if ms is not None and value is not None:
             roi.append((ms // 60_000, value))
@@ -344,7 +349,7 @@ def _read_risk(doc: Document, params: dict[str, ParamDef], used: set[str],
             stoploss=v(("spec", "risk", "stoploss"), risk.get("stoploss")),
             trailing_trigger=v(("spec", "risk", "trailing_stop", "trigger"), trailing.get("trigger")),
             trailing_distance=v(("spec", "risk", "trailing_stop", "distance"), trailing.get("distance")),
-            roi=tuple(sorted(roi)),
+            roi=tuple(sorted(roi, key=lambda row: row[0])),  # by time only: a value may be a $param
             max_hold_minutes=None if max_hold is None else max_hold // 60_000,
         ),
         SizingSpec(

@@ -52,9 +52,11 @@ _TOKEN_NAMES = {
 class ParseError(UserError):
     """A condition that does not fit the grammar; `line`/`column` are within the parsed text."""
 
-    def __init__(self, message: str, line: int, column: int, hint: str | None):
+    def __init__(self, message: str, line: int, column: int, hint: str | None,
+                 opened: tuple[int, int, str] | None = None):
         super().__init__(message, location=f"{line}:{column}", hint=hint)
         self.line, self.column = line, column
+        self.opened = opened  # (line, column, bracket) of a bracket left open before the error
 
 
 _LARK_OPTIONS: dict[str, Any] = {"parser": "lalr", "start": ["start", "expr"], "propagate_positions": True,
@@ -117,25 +119,46 @@ def _describe_expected(expected: set[str]) -> str:
 _CHAIN = re.compile(r"^\s*(?P<low>[^<>=!\s]+)\s*<=?\s*(?P<mid>[^<>=!\s]+)\s*<=?\s*(?P<high>[^<>=!\s]+)\s*$")
 
 
+_CLOSER = {"(": ("RPAR", ")"), "[": ("RSQB", "]")}
+
+
+def _unclosed(text: str, end: int, expected: set[str]) -> tuple[int, int, str] | None:
+    """(line, column, bracket) of the last '(' or '[' still open at `end`, when its closer was expected."""
+    stack: list[int] = []
+    for i, ch in enumerate(text[:end]):
+        if ch in "([":
+            stack.append(i)
+        elif ch in ")]" and stack:
+            stack.pop()
+    if not stack or _CLOSER[text[stack[-1]]][0] not in expected:
+        return None
+    at = stack[-1]
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1, text[at]
+
+
 def _syntax_error(text: str, exc: UnexpectedInput) -> ParseError:
     line, column = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        char = text[exc.pos_in_stream] if exc.pos_in_stream is not None and exc.pos_in_stream < len(text) else ""
         return ParseError(f"unexpected character {char!r} in expression", line, column,
                           "names use letters, digits and '_'; operators are < <= > >= == != + - * /")
+    expected: set[str] = set(getattr(exc, "expected", None) or ())
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
-        expected = getattr(exc, "expected", set()) or set()
         end = len(text.rstrip())
         return ParseError("expression ends too early", 1, end + 1,
-                          f"expected {_describe_expected(set(expected))}" if expected else None)
+                          f"expected {_describe_expected(expected)}" if expected else None,
+                          _unclosed(text, len(text), expected))
     if isinstance(exc, UnexpectedToken):
         token = exc.token
-        hint = f"expected {_describe_expected(set(exc.expected))}"
-        if token.type == "COMPARE":  # `1 < rsi_14 < 2`: comparisons do not chain
+        start = token.start_pos if isinstance(token.start_pos, int) else len(text)
+        opened = _unclosed(text, start, expected)
+        hint = f"expected {_describe_expected(expected)}"
+        if token.type == "COMPARE" and opened is None:  # `1 < rsi_14 < 2`: comparisons do not chain
             chain = _CHAIN.match(text)
             hint = (f"comparisons do not chain: write '{chain['mid']} between [{chain['low']}, {chain['high']}]'"
                     if chain else "comparisons do not chain: join them with 'and', or use 'between [low, high]'")
-        return ParseError(f"unexpected {token.value!r} in expression", line, column, hint)
+        return ParseError(f"unexpected {token.value!r} in expression", line, column, hint, opened)
     return ParseError(str(exc), line, column, None)
 
 
@@ -154,7 +177,7 @@ class _Builder:
             return self.base.shifted(column - 1, length)
         return Pos(self.base.line + line - 1, column, None if length is None else column + length)
 
-    def at(self, node: Tree | Token) -> Pos:
+    def at(self, node: Tree[Token] | Token) -> Pos:
         if isinstance(node, Token):
             return self.place(*_tok_pos(node))
         meta = node.meta
@@ -163,10 +186,12 @@ class _Builder:
         length = meta.end_column - meta.column if meta.line == meta.end_line else None
         return self.place(meta.line, meta.column, length)
 
-    def build(self, node: Tree | Token) -> Any:
+    def build(self, node: Tree[Token] | Token) -> Any:
         if isinstance(node, Token):
             raise ParseError(f"unexpected {node.value!r}", *_tok_pos(node)[:2], None)
-        kind, ch, pos = node.data, node.children, self.at(node)
+        # children are shaped by the grammar rule, not by their static type: read them as such
+        ch: list[Any] = node.children
+        kind, pos = node.data, self.at(node)
         if kind == "start":
             return self.build(ch[0])
         if kind == "or_":
@@ -193,7 +218,7 @@ class _Builder:
         if kind == "shift":
             bars = str(ch[1])
             if len(bars) > 100:  # int() refuses thousands of digits; the resolver bounds the rest
-                raise ParseError(f"look-back [{bars[:10]}...] has {len(bars)} digits", *_tok_pos(ch[1])[:2],
+                raise ParseError(f"look-back [{bars[:10]}...] has {len(bars)} digits", *self._rel(ch[1]),
                                  "a look-back is a number of bars, e.g. close[1]")
             return ast.Shift(self.build(ch[0]), int(bars), pos)
         if kind == "at":
@@ -222,12 +247,12 @@ class _Builder:
             return ast.Call(str(ch[0]).lower(), tuple(args), tuple(kwargs), self._selector(ch[2]), pos)
         raise ParseError(f"unsupported construct '{kind}'", 1, 1, None)
 
-    def _rel(self, node: Tree | Token) -> tuple[int, int]:
+    def _rel(self, node: Tree[Token] | Token) -> tuple[int, int]:
         if isinstance(node, Token):
             return node.line or 1, node.column or 1
         return node.meta.line, node.meta.column
 
-    def _selector(self, node: Tree | None) -> str | None:
+    def _selector(self, node: Tree[Token] | None) -> str | None:
         return None if node is None else str(node.children[0])
 
     def _flat(self, cls: type, kind: str, children: list[Any]) -> tuple[Any, ...]:
@@ -240,7 +265,8 @@ class _Builder:
                 stack.extend(reversed(child.children))
                 continue
             built = self.build(child)
-            items.extend(built.items if isinstance(built, cls) else (built,))
+            items.extend(built.items if isinstance(built, (ast.All, ast.AnyOf)) and isinstance(built, cls)
+                         else (built,))
         return tuple(items)
 
 
@@ -290,6 +316,11 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KEYWORDS = frozenset({"and", "or", "not", "between", *CROSS_OPS})
 
 
+def _place(base: Pos, line: int, column: int) -> Pos:
+    """A one-character position inside a text that starts at `base` in its file."""
+    return base.shifted(column - 1, 1) if line == 1 else Pos(base.line + line - 1, column)
+
+
 class _ConditionReader:
     """Reads a YAML condition tree (strings, lists, all/any/not blocks) at a path."""
 
@@ -304,9 +335,11 @@ class _ConditionReader:
         try:
             return _parse(text, start, base)
         except ParseError as exc:
-            pos = (base.shifted(exc.column - 1, 1) if exc.line == 1
-                   else Pos(base.line + exc.line - 1, exc.column))
-            self.error(pos, "P001", exc.args[0], exc.hint, path)
+            self.error(_place(base, exc.line, exc.column), "P001", exc.args[0], exc.hint, path)
+            if exc.opened is not None:
+                line, column, bracket = exc.opened
+                self.out.note(_place(base, line, column), "P001", f"the '{bracket}' that is not closed starts here",
+                              f"close it with '{_CLOSER[bracket][1]}'", path_text(path))
             return None
 
     def term(self, value: Any, path: YamlPath) -> ast.Expr | None:
@@ -372,7 +405,7 @@ class _ConditionReader:
         items = [c for c in (self.condition(item, (*kpath, i)) for i, item in enumerate(body)) if c]
         if not items:
             return None
-        return (ast.All if key == "all" else ast.AnyOf)(tuple(items), kpos)  # type: ignore[arg-type]
+        return (ast.All if key == "all" else ast.AnyOf)(tuple(items), kpos)
 
     def list_form(self, value: list[Any], path: YamlPath) -> ast.Cond | None:
         pos = self.smap.value(path)

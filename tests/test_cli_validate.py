@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from superbot import main
+from engine.cli.app import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = "tests/invalid/unknown_indicator.yaml"        # C001 at 8:13

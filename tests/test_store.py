@@ -308,3 +308,13 @@ def test_store_modules_export_what_they_define(module):
     public = {n for n, v in vars(mod).items() if not n.startswith("_")
               and getattr(v, "__module__", None) == mod.__name__}
     assert public <= set(mod.__all__)
+
+
+def test_trade_records_equal_the_records_of_their_plain_values():
+    from engine.kernel.trades import record_from_plain
+
+    result = make_result([0.1, -0.05, 0.3])
+    plain = result.trades.plain(result.symbols)
+    rows = [dict(zip(plain, values, strict=True)) for values in zip(*plain.values(), strict=True)]
+
+    assert result.trades.to_records(result.symbols) == [record_from_plain(r) for r in rows]

@@ -80,11 +80,22 @@ class Trades:
         return out
 
     def to_records(self, symbols: tuple[str, ...]) -> list[dict[str, Any]]:
-        """One dict per trade with the `RECORD_FIELDS` keys, in that order."""
+        """One dict per trade with the `RECORD_FIELDS` keys, in that order (each column is
+        converted at once; the values equal `record_from_plain` of the plain values)."""
         plain = self.plain(symbols)
-        names = list(plain)
-        return [record_from_plain(dict(zip(names, row, strict=True)))
-                for row in zip(*plain.values(), strict=True)]
+        columns: dict[str, list[Any]] = {}
+        for f in TRADE_FIELDS:
+            if not f.in_record:
+                continue
+            if f.kind == "side":
+                columns[f.name] = ["long" if v > 0 else "short" for v in plain[f.name]]
+            elif f.kind == "time":
+                ms = np.asarray(plain[f.name], dtype=np.int64).astype("datetime64[ms]")
+                columns[f.name] = [t + "Z" for t in np.datetime_as_string(ms, unit="s").tolist()]
+            else:
+                columns[f.name] = plain[f.name]
+        names = list(columns)
+        return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def test_detail_blocks_carry_every_bar_as_float32():
     assert spec["bar_ms"] == MINUTE and spec["overview_ms"] == 5 * MINUTE
     assert spec["timeframes"] == [MINUTE, 3 * MINUTE]  # finer than the 5m overview
     assert spec["labels"][str(MINUTE)] == "1m" and spec["title"] == "BTC/USDT"
-    assert list(np.frombuffer(base64.b64decode(payload["time"]), "<f8")) == list(time_)
+    assert payload["time"] == {"start": T0, "step": MINUTE, "n": 10}  # a regular clock
     assert list(_f32(payload["series"]["close"])) == list(close)
 
 
@@ -60,6 +60,13 @@ def test_detail_blocks_pre_resample_a_long_history_with_each_rule():
     assert list(_f32(payload["series"]["low"])) == [1, 2, 3, 0]
     assert list(_f32(payload["series"]["open"])) == [5, 4, 7, 0]
     assert list(_f32(payload["series"]["close"])) == [1, 8, 6, 10]
+
+
+def test_detail_blocks_irregular_clock_is_every_time():
+    time_ = T0 + np.array([0, 1, 2, 5, 6, 7], dtype=np.int64) * MINUTE  # a gap
+    payload = _blocks(detail_blocks("p", time_, MINUTE, 5 * MINUTE,
+                                    {"c": ("last", np.ones(6))}))["detail-p"]
+    assert list(np.frombuffer(base64.b64decode(payload["time"]), "<f8")) == list(time_)
 
 
 def test_detail_blocks_absent_when_the_chart_is_not_downsampled():

@@ -93,7 +93,12 @@ def detail_blocks(div_id: str, time: np.ndarray, bar_ms: int, overview_ms: int,
     spec = {"bar_ms": base_ms, "overview_ms": overview_ms, "timeframes": zoom,
             "labels": {str(m): labels[m] for m in [*zoom, overview_ms] if m in labels},
             "max_points": ZOOM_POINTS, "title": title}
-    payload = {"time": base64.b64encode(np.ascontiguousarray(detail_time, dtype="<f8").tobytes())
-               .decode("ascii"),
-               "series": {k: _b64(v) for k, v in columns.items()}}
+    steps = np.diff(detail_time)
+    regular = len(detail_time) > 1 and bool(np.all(steps == steps[0]))
+    # a regular clock (the usual case) is three numbers, not 8 bytes a bar
+    time_field: object = ({"start": int(detail_time[0]), "step": int(steps[0]),
+                           "n": len(detail_time)} if regular else
+                          base64.b64encode(np.ascontiguousarray(detail_time, dtype="<f8")
+                                           .tobytes()).decode("ascii"))
+    payload = {"time": time_field, "series": {k: _b64(v) for k, v in columns.items()}}
     return _script(f"detail-spec-{div_id}", spec) + _script(f"detail-{div_id}", payload)

@@ -123,7 +123,13 @@
     const raw = JSON.parse(document.getElementById('detail-' + this.gd.id).textContent);
     const series = {};
     for (const [k, v] of Object.entries(raw.series)) series[k] = decode(v, Float32Array);
-    this.data = {time: decode(raw.time, Float64Array), series: series};
+    let time;
+    if (typeof raw.time === 'string') time = decode(raw.time, Float64Array);
+    else {  // a regular clock: start + i * step
+      time = new Float64Array(raw.time.n);
+      for (let i = 0; i < time.length; i++) time[i] = raw.time.start + i * raw.time.step;
+    }
+    this.data = {time: time, series: series};
     return this.data;
   };
 

@@ -1,17 +1,14 @@
-"""Optimize: planted optimum, stages, walk-forward, Ctrl-C, apply round-trip, shared PostgreSQL study."""
+"""Optimize: planted optimum, stages, walk-forward, Ctrl-C, apply round-trip (storage: test_optimize_storage)."""
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
-from _market import START_MS, random_candles
+from _market import START_MS, random_candles, write_candle_json
 
 from compiler.validate import strategy_from_text
 from engine.backtest.market import Market
@@ -228,60 +225,6 @@ def test_apply_without_a_terminal_and_without_yes_is_a_usage_error(tmp_path: Pat
     assert target.read_text() == before
 
 
-# --- a study shared by two workers on PostgreSQL ----------------------------------------
-
-PG_URL = os.environ.get("SUPERBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_available() -> str | None:
-    try:
-        import sqlalchemy
-        engine = sqlalchemy.create_engine(PG_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return None
-    except Exception as exc:
-        return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}"
-
-
-def _candle_file(tmp_path: Path) -> Path:
-    c = random_candles(2500, "5m", seed=31, symbol="TEST/USDT")
-    rows = np.column_stack([c.time, c.open, c.high, c.low, c.close, c.volume]).tolist()
-    path = tmp_path / "TEST_USDT-5m.json"
-    path.write_text(json.dumps([[int(r[0]), *r[1:]] for r in rows]))
-    return path
-
-
-def test_two_workers_share_one_postgresql_study_without_duplicates(tmp_path: Path) -> None:
-    reason = _pg_available()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (CI must run this test)")
-        pytest.skip(reason)
-    strategy = tmp_path / "s.yaml"
-    strategy.write_text(STAGED)
-    data = _candle_file(tmp_path)
-    study = f"test-shared-{uuid.uuid4().hex[:8]}"
-    cmd = [sys.executable, "-c", "import superbot,sys; sys.exit(superbot.main(sys.argv[1:]))", "optimize",
-           str(strategy), "--data", str(data), "--stages", "exit", "--sampler", "grid", "--trials", "21",
-           "--storage", PG_URL, "--study", study, "--json"]
-    env = {**os.environ, "SUPERBOT_HOME": str(tmp_path / "home")}
-    workers = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(2)]
-    outputs = [w.communicate(timeout=300) for w in workers]
-    assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outputs]
-    storage = optuna.storages.RDBStorage(PG_URL)
-    try:
-        shared = optuna.load_study(study_name=f"{study}.exit", storage=storage)
-        done = [t for t in shared.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        assert len(done) == 21
-        assert sorted(t.params["sell"] for t in done) == list(range(60, 81))
-        optuna.delete_study(study_name=f"{study}.exit", storage=storage)
-    finally:
-        storage.engine.dispose()  # pooled connections closed here, not by the garbage collector (ResourceWarning)
-
-
 @pytest.mark.parametrize("name", ["sharpe", "sortino", "calmar", "profit", "profit_factor", "expectancy"])
 def test_named_objectives_equal_the_full_metrics(name: str) -> None:
     from engine.metrics import compute_metrics
@@ -304,12 +247,9 @@ def test_jobs_run_forked_workers_on_the_shared_local_journal() -> None:
 
 
 def test_apply_runs_an_optimize_deployment(tmp_path: Path) -> None:
-    from superbot import main
+    from engine.cli.app import main
     (tmp_path / "s.yaml").write_text(PLANTED)
-    data = tmp_path / "PLANT_USDT-5m.json"
-    c = _planted_market()
-    data.write_text(json.dumps([[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in
-                                zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)]))
+    data = write_candle_json(tmp_path / "PLANT_USDT-5m.json", _planted_market())
     (tmp_path / "opt.yaml").write_text(f"""
 apiVersion: superbot/v1
 kind: Deployment
@@ -326,7 +266,7 @@ spec:
 
 def test_params_apply_writes_every_stage_best_values(tmp_path: Path) -> None:
     from compiler.validate import load_strategy
-    from superbot import main
+    from engine.cli.app import main
     target = tmp_path / "staged.yaml"
     target.write_text(STAGED)
     session = _session(STAGED, random_candles(3000, "5m", seed=24))
@@ -338,7 +278,7 @@ def test_params_apply_writes_every_stage_best_values(tmp_path: Path) -> None:
 
 
 def test_params_apply_to_a_strategy_without_the_parameter_is_a_user_error(tmp_path: Path) -> None:
-    from superbot import main
+    from engine.cli.app import main
     session = _session(STAGED, random_candles(2000, "5m", seed=25))
     optimize(session, OptimizeOptions(objective=make_objective("profit"), trials=4, sampler="random", seed=1,
                                       study="st2"))

@@ -198,7 +198,7 @@ def optimize_cmd(strategy: Path, data: str | None, symbols: str | None, start: s
     try:
         objective_fn = make_objective(objective, min_trades)
     except ObjectiveError as exc:  # the option's value: a usage error
-        raise UsageError(str(exc), location="--objective") from None
+        raise UsageError(str(exc), location="--objective", hint=exc.hint) from None
     options = OptimizeOptions(objective=objective_fn, trials=trials, timeout=timeout,
                               sampler=sampler, seed=seed, stages=stages, storage=storage, study=study, jobs=jobs,
                               walk_forward=walk_forward, anchored=anchored)

@@ -184,8 +184,8 @@ def make_objective(text: str, min_trades: int = 0) -> Objective:
     known = metric_names()
     for unknown in (n for n in names if n not in known and n not in NAMED):
         hint = did_you_mean(unknown, [*NAMED, *known]) or f"metrics: {', '.join(known)}"
-        raise ObjectiveError(f"objective '{text}': unknown metric '{unknown}'; objectives are {_choices()}",
-                             hint=hint)
+        raise ObjectiveError(f"objective '{text}': '{unknown}' is neither an objective ({_choices()}) "
+                             "nor a metric", hint=hint)
     own = {n: NAMED[n] for n in names if n in NAMED}
 
     def evaluate(result: SimResult) -> float:

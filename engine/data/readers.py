@@ -90,7 +90,9 @@ def _from_table(table: pa.Table, path: Path, first_line: int | None = None) -> R
     unreadable: dict[str, np.ndarray] = {}
     for f in FIELDS:
         col = table.column(_find(names, (f,), path, f))
-        if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        if (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and col.null_count == 0:
+            columns[f] = col.cast(pa.float64()).to_numpy(zero_copy_only=False)   # no copy when it can
+        elif pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
             null = col.is_null().to_numpy(zero_copy_only=False)
             values = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
             columns[f], unreadable[f] = np.where(null, np.nan, values), np.asarray(null, bool)
@@ -172,6 +174,7 @@ def read_source(path: str | Path) -> SourceFile:
         return SourceFile(_read_csv(path), fmt)
     if fmt == "json":
         return SourceFile(_read_json(path), fmt)
+    pa.set_memory_pool(pa.system_memory_pool())   # returns freed buffers to the OS (see store.py)
     try:
         table = feather.read_table(path) if fmt == "feather" else pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:

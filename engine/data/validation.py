@@ -138,9 +138,11 @@ def apply_policy(raw: RawCandles, symbol: str, timeframe: str, source: str,
     if problems and bad_rows == "error":
         raise BadRowsError(source, problems, hint="fix the rows, or pass --bad-rows skip to load "
                            "the other rows and list the skipped ones")
+    c = raw.columns
+    if not problems:   # the usual case: the columns as read, not a masked copy of each
+        return Candles.from_arrays(symbol, timeframe, raw.time, *(c[f] for f in FIELDS)), problems
     keep = np.ones(len(raw), dtype=bool)
     keep[[p.row for p in problems]] = False
-    c = raw.columns
     candles = Candles.from_arrays(symbol, timeframe, raw.time[keep], c["open"][keep],
                                   c["high"][keep], c["low"][keep], c["close"][keep],
                                   c["volume"][keep])

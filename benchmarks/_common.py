@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.data.candles import Candles
 
 __all__ = [
     "BARS",
@@ -46,7 +49,7 @@ def log(*parts: object) -> None:
     print(*parts, file=sys.stderr, flush=True)
 
 
-def candles():  # type: ignore[no-untyped-def]
+def candles() -> Candles:
     """One year of deterministic synthetic 1m candles (engine.data.synth, seed 1)."""
     from engine.data.synth import synth_candles
     c = synth_candles(SYMBOL, "1m", DAYS, SEED, START)

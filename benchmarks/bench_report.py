@@ -100,7 +100,7 @@ def _workload() -> dict[str, Any]:
     for i in oversold:
         if i >= k and i + 37 < n:
             entries.append(i + 1)
-            k = i + 40
+            k = int(i) + 40
     entry = np.asarray(entries, dtype=np.int64)
     exit_ = entry + 36
     m = len(entry)
@@ -211,7 +211,9 @@ class Browser:
                     figures["cpu_ms"] = _cpu_since(cpu0, _tree_cpu(self.proc.pid))
                     figures["all_ms"] = await evaluate(_ALL)
                     if zoom:
+                        cpu1 = _tree_cpu(self.proc.pid)
                         figures["zoom"] = await evaluate(_ZOOM)
+                        figures["zoom"]["cpu_ms"] = _cpu_since(cpu1, _tree_cpu(self.proc.pid))
                     return figures
             finally:
                 async with http.get(f"http://127.0.0.1:{self.port}/json/close/{target['id']}"):
@@ -249,6 +251,7 @@ def main() -> None:
         cpu: dict[str, list[float]] = {k: [] for k in pages}
         every: dict[str, list[float]] = {k: [] for k in pages}
         zooms: list[float] = []
+        zoom_cpu: list[float] = []
         zoom_candles = None
         try:
             asyncio.run(browser.open(floor.as_uri(), zoom=False))  # warm the browser's caches
@@ -260,6 +263,7 @@ def main() -> None:
                     every[name].append(got["all_ms"])
                     if name == "report":
                         zooms.append(got["zoom"]["ms"])
+                        zoom_cpu.append(got["zoom"]["cpu_ms"])
                         zoom_candles = got["zoom"]["candles"]
                 log(f"run {run + 1}/{args.runs}: " + ", ".join(
                     f"{Path(k).name} {load[k][-1]:.0f} ms ({cpu[k][-1]:.0f} cpu)" for k in pages)
@@ -279,7 +283,8 @@ def main() -> None:
         doc["workload"] = {"candles": w["n_candles"], "timeframe": "5m", "trades": w["n_trades"],
                            "indicators": sorted(w["indicators"]["BTC/USDT"])}
         doc["report"] = {**figures("report"), "write_ms": round(write_ms, 1),
-                         "zoom_to_one_week": {**summary(zooms), "candles_shown": zoom_candles}}
+                         "zoom_to_one_week": {**summary(zooms), "cpu": summary(zoom_cpu),
+                                              "candles_shown": zoom_candles}}
         doc["floor_plotly_js_only"] = figures("floor")
         doc["ratio_report_over_floor"] = {"load": ratio("report", "floor", load),
                                           "cpu": ratio("report", "floor", cpu)}

@@ -6,7 +6,7 @@
  *    would be a flat line).
  * 2. A chart drawn from downsampled candles carries its full-detail series in a
  *    <script type="application/json" id="detail-DIV"> block (base64 float64).
- *    On zoom, the series of the visible range (plus half a screen either side)
+ *    On zoom, the series of the visible range (plus a tenth of a screen either side)
  *    are resampled in the browser to the finest timeframe that keeps at most
  *    `max_points` candles, with the same rules as engine/report/downsample.py:
  *    exact OHLC, lines at each bucket's last bar, drawdown at its minimum.
@@ -149,7 +149,9 @@
       return true;
     }
     const d = this.decode(), time = d.time, span = x1 - x0;
-    const a = lowerBound(time, x0 - span / 2), b = lowerBound(time, x1 + span / 2);
+    // a tenth of a screen either side: a short pan shows candles at once; the
+    // relayout at the end of a pan redraws the rest (more would cost every zoom)
+    const a = lowerBound(time, x0 - span / 10), b = lowerBound(time, x1 + span / 10);
     const starts = bucketize(time, a, b, bucket);
     const bar = this.spec.bar_ms;
     const centre = starts.map(s => Math.floor(time[s] / bucket) * bucket + bucket / 2);
@@ -213,17 +215,25 @@
       const r = xRange(gd, ev);
       if (r === undefined) return;
       const job = (async () => {
-        let x0, x1;
         if (r === null) {  // back to the whole chart
           if (detail && detail.show(null, null)) await redraw(gd);
-          const full = gd._fullLayout.xaxis.range.map(toMs);
-          [x0, x1] = full;
-        } else {
-          [x0, x1] = r;
-          if (detail && detail.show(x0, x1)) await redraw(gd);
+          const [x0, x1] = gd._fullLayout.xaxis.range.map(toMs);
+          const update = fitY(gd, x0, x1);
+          if (Object.keys(update).length) await Plotly.relayout(gd, update);
+          return;
         }
+        const [x0, x1] = r;
+        const swapped = detail && detail.show(x0, x1);
         const update = fitY(gd, x0, x1);
-        if (Object.keys(update).length) await Plotly.relayout(gd, update);
+        if (swapped) {  // new data and fitted axes in one redraw
+          for (const [key, value] of Object.entries(update)) {
+            const [axis, attr] = key.split('.');
+            gd.layout[axis] = Object.assign({}, gd.layout[axis], {[attr]: value});
+          }
+          await redraw(gd);
+        } else if (Object.keys(update).length) {
+          await Plotly.relayout(gd, update);
+        }
       })();
       pending.set(gd, job);
     });

@@ -19,7 +19,10 @@ def run(rows: Sequence[tuple[float, float, float, float]], *, el: Sequence[int] 
         **cfg: object) -> SimResult:
     a = np.array(rows, dtype=float)
     n = len(a)
-    on = lambda idx: np.isin(np.arange(n), list(idx))
+
+    def on(idx: Sequence[int]) -> np.ndarray:
+        return np.isin(np.arange(n), list(idx))
+
     config = KernelConfig(timeframe="1m", **cfg)  # type: ignore[arg-type]
     sig = {"entry_long": on(el), "exit_long": on(xl), "entry_short": on(es), "exit_short": on(xs)}
     return simulate(np.arange(n, dtype=np.int64) * MIN, a[:, 0], a[:, 1], a[:, 2], a[:, 3],
@@ -150,7 +153,7 @@ def test_portfolio_max_open_positions_fills_in_column_order() -> None:
 
 def test_portfolio_never_spends_more_than_the_free_balance() -> None:
     r = _portfolio(3, [0], max_open_positions=3, sizing=Sizing.percent(60))
-    stakes = dict(zip(r.trades.symbol.tolist(), r.trades.stake.tolist()))
+    stakes = dict(zip(r.trades.symbol.tolist(), r.trades.stake.tolist(), strict=True))
     assert stakes[0] == pytest.approx(6000) and stakes[1] == pytest.approx(4000)
     assert 2 not in stakes  # nothing left: a zero stake is no trade
 
@@ -180,5 +183,5 @@ def test_portfolio_symbol_without_candles_is_skipped_until_listed() -> None:
                           sizing=Sizing.amount(100))
     r = simulate(np.arange(5, dtype=np.int64) * MIN, o, o + 1, o - 1, o, {"entry_long": el},
                  config, ["A", "B"])
-    entries = dict(zip(r.trades.symbol.tolist(), r.trades.entry_index.tolist()))
+    entries = dict(zip(r.trades.symbol.tolist(), r.trades.entry_index.tolist(), strict=True))
     assert entries == {0: 1, 1: 2}

@@ -2,7 +2,7 @@
 
 Prints one JSON document. A year of synthetic 5m candles (105,120,
 `engine.data.synth`, seed 1) with EMA 200, Bollinger bands, RSI 14 and MACD
-(line, signal, histogram), about 2,000 trades, is written as a report; then
+(line, signal, histogram) and a few hundred trades is written as a report; then
 headless Chromium (Debian's `chromium`) opens it through the DevTools
 protocol (`--remote-debugging-port`, aiohttp's websocket client, 127.0.0.1
 only) and the page itself says when it is ready:
@@ -26,7 +26,10 @@ nothing but the same embedded plotly.js (the cost of parsing the library,
 which no report can avoid). Medians of `--runs` runs (default 5), with
 min/max/all runs, and the ratio report / floor.
 
-    python benchmarks/bench_report.py [--runs 5] [--keep DIR] > report.json
+    python benchmarks/bench_report.py [--runs 5] [--keep DIR] [--also OLD.html] > report.json
+
+`--also` measures other pages (e.g. the same workload written by an older
+commit) in the same interleaved runs, with the report's ratio to each.
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Market data: the columnar candle representation, the parquet store, importers, downloaders.
 
-    candles.py     `Candles`: int64 ms open times + float64 OHLCV arrays
+    candles.py     `Candles` (defined in compiler/candles.py, one layer down): int64 ms
+                   open times + float64 OHLCV arrays
     gaps.py        missing candles: count, list, fill (one explicit policy)
     validation.py  the candle rules and the bad-rows policy (error | skip)
     timeparse.py   dates and time columns -> UTC milliseconds
@@ -14,6 +15,7 @@
     sample.py      the sample market `superbot backtest` uses without --data
     home.py        where the user's data lives (SUPERBOT_HOME, XDG)
     errors.py      `DataError` and its kinds
+    wording.py     counts in messages: `1 candle`, `2 candles`
 
 Import the module you need; this package imports nothing, so `Candles` stays
 cheap to import for the compiler and the kernel.

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.timeframes import duration_ms
+from compiler.timeframes import MINUTE_MS, duration_ms
 from dsl import ast
 from dsl.diagnostics import Collector, Pos
 from dsl.errors import UserError
@@ -282,4 +282,4 @@ def _duration_text(ms: int) -> str:
     for unit, size in (("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000)):
         if ms % size == 0:
             return f"{ms // size}{unit}"
-    return f"{ms // 60_000}m"
+    return f"{ms // MINUTE_MS}m"

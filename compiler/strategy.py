@@ -20,7 +20,7 @@ from typing import Any
 
 from compiler.resolve import Scope, resolve_condition
 from compiler.terms import Predicate
-from compiler.timeframes import duration_ms
+from compiler.timeframes import MINUTE_MS, duration_ms
 from dsl import ast
 from dsl.diagnostics import Collector, Diagnostic, ManifestError, Severity
 from dsl.loader import Document, YamlPath, path_text
@@ -328,7 +328,7 @@ def _read_risk(doc: Document, params: dict[str, ParamDef], used: set[str],
         ms = duration_ms(key)
         value = v(("spec", "risk", "roi", key), raw)
         if ms is not None and value is not None:
-            roi.append((ms // 60_000, value))
+            roi.append((ms // MINUTE_MS, value))
     max_hold = duration_ms(str(risk["max_hold"])) if risk.get("max_hold") is not None else None
     stake = sizing.get("stake")
     percent = amount = None
@@ -350,7 +350,7 @@ def _read_risk(doc: Document, params: dict[str, ParamDef], used: set[str],
             trailing_trigger=v(("spec", "risk", "trailing_stop", "trigger"), trailing.get("trigger")),
             trailing_distance=v(("spec", "risk", "trailing_stop", "distance"), trailing.get("distance")),
             roi=tuple(sorted(roi, key=lambda row: row[0])),  # by time only: a value may be a $param
-            max_hold_minutes=None if max_hold is None else max_hold // 60_000,
+            max_hold_minutes=None if max_hold is None else max_hold // MINUTE_MS,
         ),
         SizingSpec(
             stake_percent=percent if percent is not None else (None if amount is not None else 100.0),

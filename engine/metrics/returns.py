@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.timeframes import timeframe_ms
+from compiler.timeframes import MINUTE_MS, timeframe_ms
 from engine.metrics._curve import curve_pass
 
 __all__ = [
@@ -39,7 +39,7 @@ ZERO_DEVIATION = 1e-12            # a (downside) deviation below this is treated
 
 def periods_per_year(timeframe: str) -> float:
     """Bars in a 365-day year: 525,600 for `1m`, 8,760 for `1h`, 365 for `1d`."""
-    return MINUTES_PER_YEAR / (timeframe_ms(timeframe) / 60_000)
+    return MINUTES_PER_YEAR / (timeframe_ms(timeframe) / MINUTE_MS)
 
 
 def equity_curve(equity: np.ndarray, starting_balance: float) -> np.ndarray:

@@ -222,7 +222,6 @@ def params_apply(study: str, strategy: Path, storage: str | None, yes: bool) -> 
     from engine.optimize.catalog import find_study
     if not strategy.is_file():
         raise UsageError(f"no such file: {strategy}")
-    _require_terminal_or_yes(yes)
     loaded = find_study(study, storage)
     finite = [t for t in loaded.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
               if t.value is not None and t.value != float("-inf")]
@@ -230,6 +229,7 @@ def params_apply(study: str, strategy: Path, storage: str | None, yes: bool) -> 
         raise SpaceError(f"study '{study}' has no completed trial with a value")
     best = max(finite, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
     load_strategy(strategy)  # the target must be valid before it is edited
+    _require_terminal_or_yes(yes)
     # a stage's study holds its own parameters; the earlier stages' best values were frozen into it
     apply_params(strategy, {**loaded.user_attrs.get("frozen", {}), **best.params}, yes)
     return 0
@@ -256,7 +256,8 @@ def params_list(storage: str | None, json_out: bool) -> int:
         runs.setdefault(s.run, []).append(s)
     table = Table(title=f"stored studies ({storage or 'local journals'})")
     for col in ("run", "stages", "trials", "best value", "last trial", "params apply STUDY"):
-        table.add_column(col, justify="right" if col in ("trials", "best value") else "left", overflow="fold")
+        table.add_column(col, justify="right" if col in ("trials", "best value") else "left",
+                         no_wrap=col in ("run", "params apply STUDY", "last trial"))
     for run, members in runs.items():
         last = members[-1]
         table.add_row(run, ", ".join(m.stage or "-" for m in members), str(sum(m.trials for m in members)),

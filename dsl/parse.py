@@ -20,6 +20,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from dsl import ast
+from dsl.cache_dir import user_cache_dir
 from dsl.diagnostics import Collector, Pos
 from dsl.errors import UserError
 from dsl.loader import SourceMap, YamlPath, path_text
@@ -64,16 +65,8 @@ _LARK_OPTIONS: dict[str, Any] = {"parser": "lalr", "start": ["start", "expr"], "
 
 
 def _cache_dir() -> Path:
-    """Where the built parser is kept between processes (never inside the package: it may be read-only).
-
-    `$SUPERBOT_HOME/cache` when SUPERBOT_HOME is set (tests, containers), else
-    `$XDG_CACHE_HOME/superbot`, else `~/.cache/superbot`.
-    """
-    home = os.environ.get("SUPERBOT_HOME")
-    if home:
-        return Path(home).expanduser() / "cache"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "superbot"
+    """Where the built parser is kept between processes (never inside the package: it may be read-only)."""
+    return user_cache_dir()
 
 
 def _cache_file(grammar: str) -> Path:

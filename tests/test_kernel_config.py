@@ -30,6 +30,11 @@ from engine.kernel import KernelConfig, KernelConfigError, Sizing, simulate
                  id="max-hold"),
     pytest.param({"stop_gap_fill": "late"}, "stop_gap_fill was 'late'; use one of 'candle', "
                  "'open'", id="gap-fill"),
+    pytest.param({"exit_timeout_minutes": -1}, "exit_timeout_minutes was -1; use minutes >= 0 (freqtrade's "
+                 "sample configs use 10), or None to keep an exit order until it fills", id="exit-timeout"),
+    pytest.param({"reserve_fees": "yes"}, "reserve_fees was 'yes'; use true or false", id="reserve-fees"),
+    pytest.param({"roi_on_red_entry_candle": 1}, "roi_on_red_entry_candle was 1; use true or false",
+                 id="red-entry-candle"),
 ])
 def test_kernel_config_error_names_the_fix(kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {"timeframe": "5m", **kwargs}
@@ -48,6 +53,12 @@ def test_kernel_config_from_dict_suggests_the_closest_key() -> None:
     with pytest.raises(KernelConfigError, match="unknown kernel option 'stop_loss'; did you "
                                                 "mean 'stoploss'"):
         KernelConfig.from_dict({"timeframe": "5m", "stop_loss": -0.1})
+
+
+def test_kernel_config_defaults_are_freqtrades_rules() -> None:
+    cfg = KernelConfig(timeframe="5m")
+    assert (cfg.exit_timeout_minutes, cfg.reserve_fees, cfg.roi_on_red_entry_candle) == (10.0, False, False)
+    assert KernelConfig.from_dict({"timeframe": "5m", "exit_timeout_minutes": None}).exit_timeout_minutes is None
 
 
 def test_kernel_config_roundtrips_through_dict_with_a_stable_id() -> None:

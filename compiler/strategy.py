@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -362,19 +363,25 @@ def _read_risk(doc: Document, params: dict[str, ParamDef], used: set[str],
     )
 
 
-def _at_item(doc: Document, diag: Diagnostic) -> Diagnostic:
+_ItemIndex = dict[YamlPath, tuple[list[tuple[int, int, int]], list[YamlPath]]]
+
+
+def _at_item(doc: Document, diag: Diagnostic, index: _ItemIndex) -> Diagnostic:
     """Narrow a diagnostic's path from the side (`spec.entry.long`) to the item that holds it.
 
     YAML nodes are contiguous, so the node under the side that starts last at or before the
-    diagnostic's position is the innermost one containing it (`spec.entry.long.all[1][3]`).
+    diagnostic's position is the innermost one containing it (`spec.entry.long.all[1][3]`); of
+    nodes starting at the same place, the deepest (the last in document order). The nodes of a
+    side are sorted once (`index`), so a file with thousands of errors is not quadratic.
     """
     side = tuple(diag.path.split("."))
-    best: YamlPath = side
-    best_at = (0, 0)
-    for path, pos in doc.source.values.items():
-        if path[:len(side)] == side and best_at <= (pos.line, pos.column) <= (diag.line, diag.column):
-            best, best_at = path, (pos.line, pos.column)
-    return replace(diag, path=path_text(best))
+    if side not in index:
+        rows = sorted((pos.line, pos.column, order, path) for order, (path, pos)
+                      in enumerate(doc.source.values.items()) if path[:len(side)] == side)
+        index[side] = ([(line, column, order) for line, column, order, _ in rows], [r[3] for r in rows])
+    starts, paths = index[side]
+    at = bisect_right(starts, (diag.line, diag.column, len(doc.source.values)))
+    return replace(diag, path=path_text(paths[at - 1] if at else side))
 
 
 _PARAM_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -416,11 +423,12 @@ def check_strategy(doc: Document, out: Collector) -> Strategy | None:
     used: set[str] = set()
     defaults = {n: p.default for n, p in params.items()}
     located = [(f"spec.entry.{s}", c) for s, c in entry.items()] + [(f"spec.exit.{s}", c) for s, c in exit_.items()]
+    items: _ItemIndex = {}
     for where, cond in located:
         scope = Scope(timeframe, defaults, out, where)
         first = len(out.items)
         resolve_condition(cond, scope)
-        out.items[first:] = [_at_item(doc, d) for d in out.items[first:]]
+        out.items[first:] = [_at_item(doc, d, items) for d in out.items[first:]]
         used |= scope.used_params
     risk, sizing = _read_risk(doc, params, used, out)
     _check_param_bounds(timeframe, params, located, doc, out)

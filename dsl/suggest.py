@@ -3,14 +3,22 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from functools import lru_cache
 
 __all__ = ["closest", "did_you_mean"]
 
 
 def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
     """The `n` candidates most like `word` (case-insensitive), best first."""
+    return list(_closest(word, tuple(candidates), n))
+
+
+@lru_cache(maxsize=4096)
+def _closest(word: str, candidates: tuple[str, ...], n: int) -> tuple[str, ...]:
+    # cached: a file may repeat one misspelling thousands of times, and difflib compares it with
+    # every candidate (the ~200 indicator names) each time
     pool = {c.lower(): c for c in candidates}
-    return [pool[m] for m in difflib.get_close_matches(word.lower(), list(pool), n=n, cutoff=0.6)]
+    return tuple(pool[m] for m in difflib.get_close_matches(word.lower(), list(pool), n=n, cutoff=0.6))
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

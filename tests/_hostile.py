@@ -96,5 +96,7 @@ def cases() -> Iterator[Case]:
     yield Case("strategies_100_documents", None, _many_strategies)
     yield Case("list_conditions_60kb", None,
                lambda: _to_size("        - [close, '>', 1]\n", 60 * 1024, HEAD + "  entry:\n    long:\n      any:\n"))
+    yield Case("errors_60kb", "C001",  # thousands of errors: each is located, none costs a pass over the file
+               lambda: _to_size("        - [rsii_14, '>', 1]\n", 60 * 1024, HEAD + "  entry:\n    long:\n      any:\n"))
     yield Case("unicode_controls_in_keys", "S001",
                lambda: _strategy("['close', '>', 1]", "  \u202eparams\u200b: {}\n"))

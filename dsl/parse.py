@@ -303,8 +303,8 @@ def parse_condition_text(text: str, base: Pos = _TEXT_START) -> ast.Cond:
     return _parse(text, "start", base)  # type: ignore[no-any-return]
 
 
-# A list term that is one bare name (`close`, `rsi_14`) is what the grammar's NAME gives, so it is
-# built directly: the parser costs ~100x more, and a large file has thousands of such terms.
+# A list term that is one bare name (`close`, `rsi_14`) or `$param` is what the grammar's NAME or
+# PARAM gives, so it is built directly: the parser costs ~100x more, and a file has many such terms.
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KEYWORDS = frozenset({"and", "or", "not", "between", *CROSS_OPS})
 
@@ -348,6 +348,8 @@ class _ConditionReader:
         if isinstance(value, str):
             if _PLAIN_NAME.match(value) and value not in _KEYWORDS:  # most list terms: skip the parser
                 return ast.Name(value, None, self.smap.text_start(path).shifted(0, len(value)))
+            if value[:1] == "$" and _PLAIN_NAME.match(value, 1):
+                return ast.ParamRef(value[1:], self.smap.text_start(path).shifted(0, len(value)))
             return self.text(value, path, "expr")  # type: ignore[no-any-return]
         self.error(pos, "P002", f"a condition term was a {type(value).__name__}",
                    "write a number, a column, an indicator or a $param", path)

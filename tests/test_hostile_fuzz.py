@@ -69,7 +69,7 @@ def test_fuzzed_yaml_structure_gets_located_diagnostics(node: str, place: object
 
 
 @SETTINGS
-@given(name=st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True))
+@given(name=st.from_regex(r"\$?[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True))
 def test_list_term_shortcut_builds_what_the_grammar_builds(name: str) -> None:
     base = Pos(3, 9)
     smap = SourceMap(values={("c", 0): base})

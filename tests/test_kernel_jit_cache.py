@@ -41,16 +41,16 @@ def test_jit_cache_compile_message_once_when_cold_and_never_when_warm(tmp_path: 
 
 
 def test_jit_cache_only_the_entry_points_are_cached() -> None:
-    """A new process loads two functions from numba's cache; the helpers are compiled into them."""
+    """A new process loads one function from numba's cache; the helpers are compiled into it."""
     from numba.core.registry import CPUDispatcher
 
     from engine.kernel import _step
 
-    assert {d.py_func.__name__ for d in ENTRY_POINTS} == {"step_bars", "close_all"}
+    assert [d.py_func.__name__ for d in ENTRY_POINTS] == ["step_bars"]
     dispatchers = {name: obj for name, obj in vars(_step).items()
                    if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == _step.__name__}
     cached = {name for name, d in dispatchers.items() if type(d._cache).__name__ != "NullCache"}
-    assert cached == {"step_bars", "close_all"}
+    assert cached == {"step_bars"}
     assert len(dispatchers) > 10
 
 

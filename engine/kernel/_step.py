@@ -4,7 +4,7 @@
 
 `step_bars` holds the bar, written once: the vector driver (`simulate`) runs
 it over a whole history, the event driver (`Stepper`) over one row at a time,
-so replayed and vectorised runs cannot drift apart. `close_all` ends a run.
+so replayed and vectorised runs cannot drift apart. `finish=True` ends a run (`_close_all`).
 The bar is a loop body rather than a function called per bar because numba
 charges reference counting on every array argument of every call (~100 ns a
 call here, 50x the bar itself); the per-position logic is `_exit_decision`,
@@ -28,9 +28,10 @@ One bar, in freqtrade's order (the field's reference, see docs/backtest.md):
 Column constants come from `_layout` (numba freezes them at compile time:
 after changing `_layout`, touch this file so numba's cache is refreshed).
 
-Only the functions the drivers call (`step_bars`, `close_all`) are cached
-entry points; the helpers are `@njit()` without a cache of their own, compiled
-into them, so a new process loads two functions from numba's cache, not twenty.
+Only `step_bars`, the one function the drivers call, is a cached entry point
+(`finish=True` also closes what is open at the end); the helpers are `@njit()`
+without a cache of their own, compiled into it, so a new process loads one
+function from numba's cache.
 """
 from __future__ import annotations
 
@@ -117,7 +118,6 @@ from engine.kernel.risk import (
 
 __all__ = [
     "ENTRY_POINTS",
-    "close_all",
     "profit_ratio",
     "step_bars",
     "tick_down",
@@ -413,7 +413,7 @@ def _settle(s, i, t, stop, has_stop, trailed, reason, rate, lo, hi, P, pos, acct
 
 @njit(cache=True)
 def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # noqa: E741  (candle columns)
-              P, TK, roi_min, roi_ratio, pos, acct, tr, n_tr, equity, RP, RS, EV, fast):
+              P, TK, roi_min, roi_ratio, pos, acct, tr, n_tr, equity, RP, RS, EV, fast, finish):
     """Advance all positions and the account bar by bar over rows [r0, len(O)).
 
     Row r is bar `bar0 + r` with open time time[r]; O/H/L/C[r, s] its prices
@@ -426,6 +426,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
     One function for both drivers, and no per-bar function call taking arrays:
     in numba each such call pays reference counting on every array argument.
     Returns (next row, trades); stops early when `tr` may not hold another bar.
+    `finish`: after the last row, close what is still open at each symbol's last
+    candle (end_of_data); the room for those closes is kept free while stepping.
 
     `fast` lets the loop run through bars on which nothing can happen with a
     tight scan: with no position open, the account only changes at the next
@@ -457,7 +459,7 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
     r = r0 - 1
     while r + 1 < n_rows:
         r += 1
-        if n_tr + n > tr.shape[0] or RS[RS_NEV] + n_rules > EV.shape[0]:
+        if n_tr + (2 * n if finish else n) > tr.shape[0] or RS[RS_NEV] + n_rules > EV.shape[0]:
             return r, n_tr
         if fast and acct[A_OPEN] == 0.0:
             # flat until the next entry signal: equity is the cash, nothing else changes
@@ -564,6 +566,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
             if n_tr > RS[RS_SEEN]:
                 risk_count_losses(RS, tr, n_tr)
             risk_after_bar(RP, RS, EV, pos, i, t, tf_min * _MINUTE_MS, eq, acct[A_OPEN])
+    if finish:
+        n_tr = _close_all(P, TK, pos, acct, tr, n_tr)
     return n_rows, n_tr
 
 
@@ -627,8 +631,8 @@ def _mark_last(r_from, r_to, bar0, time, O, C, pos):  # noqa: E741  (candle colu
                 break
 
 
-@njit(cache=True)
-def close_all(P, TK, pos, acct, tr, n_tr):
+@njit()
+def _close_all(P, TK, pos, acct, tr, n_tr):
     """Close every open position at its symbol's last candle (reason end_of_data)."""
     for s in range(pos.shape[0]):
         if pos[s, Q_SIDE] == 0.0:
@@ -640,5 +644,5 @@ def close_all(P, TK, pos, acct, tr, n_tr):
     return n_tr
 
 
-# what the drivers call: the only functions numba keeps in its cache (see jit_cache.py)
-ENTRY_POINTS = (step_bars, close_all)
+# what the drivers call: the only function numba keeps in its cache (see jit_cache.py)
+ENTRY_POINTS = (step_bars,)

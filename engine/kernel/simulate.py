@@ -6,7 +6,7 @@ Steps:
 2. Pack the config into flat arrays (`_layout.pack_params`, `pack_roi`, `new_state`).
 3. Run the compiled loop (`_step.step_bars`, signals lagged one row); it pauses when the trade buffer
    is full, the buffer doubles and the loop resumes from the same state.
-4. Close what is still open at the end of the data (`_step.close_all`).
+4. In the same call, close what is still open at the end of the data (`finish=True`).
 5. Build the column-wise `Trades` and the `SimResult` (`trades_from_rows`).
 
 No Python loop over bars: a year of 1m candles runs in milliseconds.
@@ -123,7 +123,7 @@ def simulate(time: np.ndarray, open: np.ndarray, high: np.ndarray, low: np.ndarr
     announce_compile()
     # numba loads with the first run, not with the package: importing engine.kernel (its
     # config, its result types) stays light for the CLI (tests/test_cli_startup.py)
-    from engine.kernel._step import close_all, step_bars
+    from engine.kernel._step import step_bars
     from engine.kernel.risk import RS_NEV, events_from_rows, grow_events, new_events, new_risk_state, pack_risk
     n_bars, n_sym = o.shape
     names = tuple(symbols) if symbols is not None else tuple(f"s{k}" for k in range(n_sym))
@@ -143,15 +143,12 @@ def simulate(time: np.ndarray, open: np.ndarray, high: np.ndarray, low: np.ndarr
     while True:
         bar, n_tr = step_bars(bar, 0, t, o, h, lo, c, el, xl, es, xs, 1, n_bars - 1, params,
                               ticks, roi_min, roi_ratio, pos, acct, rows, n_tr, equity,
-                              risk_p, risk_s, events, True)
+                              risk_p, risk_s, events, True, True)
         if bar >= n_bars:
             break
-        if n_tr + n_sym > rows.shape[0]:
+        if n_tr + 2 * n_sym > rows.shape[0]:  # a bar's trades and the final closes
             rows = _grow(rows, n_tr)
         events = grow_events(events, risk_s, len(config.risk.rules))
-    if n_tr + n_sym > rows.shape[0]:
-        rows = _grow(rows, n_tr)
-    n_tr = close_all(params, ticks, pos, acct, rows, n_tr)
     if n_bars:
         equity[-1] = acct[A_EQUITY]  # after the final closes
     return SimResult(symbols=names, timeframe=config.timeframe, time=t,

@@ -123,7 +123,7 @@ class Stepper:
                                   o, h, lo, c, el, xl, es, xs, 0, 0 if last else -1,
                                   self._params, self._ticks, self._roi_min, self._roi_ratio,
                                   self._pos, self._acct, self._rows, self._n_tr, self._eq,
-                                  self._risk_p, self._risk_s, self._events, False)
+                                  self._risk_p, self._risk_s, self._events, False, False)
         self._times.append(int(time_ms))
         self._equity.append(float(self._acct[A_EQUITY]))
         return trades_from_rows(self._rows[before:self._n_tr])
@@ -133,8 +133,14 @@ class Stepper:
         if self._n_tr + len(self.symbols) > self._rows.shape[0]:
             self._grow()
         before = self._n_tr
-        from engine.kernel._step import close_all
-        self._n_tr = close_all(self._params, self._ticks, self._pos, self._acct, self._rows, self._n_tr)
+        from engine.kernel._step import step_bars
+        n = len(self.symbols)
+        prices, flags = np.empty((0, n), dtype=np.float64), np.zeros((0, n), dtype=np.bool_)
+        _, self._n_tr = step_bars(0, self.bar_index, np.empty(0, dtype=np.int64),   # no bar, then the closes
+                                  prices, prices, prices, prices, flags, flags, flags, flags, 0, -1,
+                                  self._params, self._ticks, self._roi_min, self._roi_ratio,
+                                  self._pos, self._acct, self._rows, self._n_tr, self._eq,
+                                  self._risk_p, self._risk_s, self._events, False, True)
         if self._equity:
             self._equity[-1] = float(self._acct[A_EQUITY])
         self._finished = True

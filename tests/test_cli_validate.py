@@ -160,6 +160,29 @@ def test_validate_sarif_locates_an_absolute_path_by_file_uri(tmp_path: Path,
     assert location["artifactLocation"]["uri"] == (tmp_path / "my strategy.yaml").as_uri()
 
 
+UNCLOSED = "tests/invalid/yaml_unclosed_flow_sequence.yaml"  # E001 at 9:7, note at 8:11
+
+
+def test_validate_github_prints_a_note_as_a_notice(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "validate", "--format", "github", UNCLOSED)
+
+    assert code == 1
+    assert out.splitlines()[1] == (f"::notice file={UNCLOSED},line=8,col=11,title=E001::"
+                                   "the '[' that is not closed starts here%0Ahint: close it before line 9")
+
+
+def test_validate_sarif_gives_a_note_its_own_level(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _run(capsys, "validate", "--format", "sarif", UNCLOSED)
+
+    assert [r["level"] for r in json.loads(out)["runs"][0]["results"]] == ["error", "note"]
+
+
+def test_validate_json_lists_a_note_after_its_error(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _run(capsys, "validate", "--format", "json", UNCLOSED)
+
+    assert [(d["severity"], d["line"], d["column"]) for d in json.loads(out)] == [("error", 9, 7), ("note", 8, 11)]
+
+
 # --- usage errors --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv", [
@@ -207,6 +230,8 @@ def test_user_errors_never_print_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage")
     (tmp_path / "control.yaml").write_text("a: \x07\n")
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    (tmp_path / "huge.yaml").write_bytes(b"[" * 5 * 2 ** 20)
+    (tmp_path / "nul.yaml").write_bytes(b"a: 1\nb: '" + b"x" * 60_000 + b"\x00'\n")  # a NUL in a 60 KB line
 
     done = subprocess.run([sys.executable, str(ROOT / "superbot.py"), "validate", "tests/invalid", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
@@ -215,6 +240,10 @@ def test_user_errors_never_print_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in done.stdout + done.stderr
     assert (f"{tmp_path / 'binary.yaml'}:1:1: error[E001]: the file is not UTF-8 text: "
             "byte 0xff here is not valid UTF-8 (invalid start byte)") in done.stdout
+    assert f"{tmp_path / 'huge.yaml'}:1:1: error[E007]: the file is larger than 64 KiB" in done.stdout
+    assert f"{tmp_path / 'nul.yaml'}:2:60005: error[E001]: YAML syntax error: unacceptable character #x0000" \
+        in done.stdout
+    assert "\x00" not in done.stdout and max(map(len, done.stdout.splitlines())) < 300
     assert re.search(r"\n\d+ files checked: \d+ errors, \d+ warnings\n\Z", done.stdout)
 
 

@@ -301,7 +301,7 @@ def test_run_store_on_postgresql_saves_lists_gets_and_compares(postgres_store):
 @pytest.mark.parametrize("module", ["engine.store", "engine.store.runs", "engine.store.paths",
                                     "engine.store.records", "engine.store.compare",
                                     "engine.store.schema", "engine.store.errors",
-                                    "engine.store.migrate"])
+                                    "engine.store.migrate", "engine.store.direct", "engine.store.rows"])
 def test_store_modules_export_what_they_define(module):
     mod = importlib.import_module(module)
     assert all(hasattr(mod, name) for name in mod.__all__)
@@ -318,3 +318,60 @@ def test_trade_records_equal_the_records_of_their_plain_values():
     rows = [dict(zip(plain, values, strict=True)) for values in zip(*plain.values(), strict=True)]
 
     assert result.trades.to_records(result.symbols) == [record_from_plain(r) for r in rows]
+
+
+def test_keep_run_into_current_sqlite_never_imports_sqlalchemy(tmp_path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'superbot.db'}"
+    RunStore(url).close()                                    # the database exists, at the head
+    code = (
+        "import sys, numpy as np\n"
+        "from engine.kernel.trades import SimResult, Trades\n"
+        "from engine.store.direct import keep_run\n"
+        "z = np.zeros(0)\n"
+        "result = SimResult(('BTC/USDT',), '1h', np.arange(3, dtype=np.int64) * 3600000,\n"
+        "                   Trades(*(z for _ in range(14))), np.ones(3), 1000.0)\n"
+        f"run_id = keep_run(result, strategy_name='s', strategy_hash='h', params={{}}, metrics={{}}, url={url!r})\n"
+        "print(run_id, any(m.split('.')[0] == 'sqlalchemy' for m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+
+    assert out[1] == "False"
+    with RunStore(url) as store:
+        assert store.get_run(out[0]).strategy_name == "s"
+
+
+def test_keep_run_direct_rows_read_back_like_runstore_rows(tmp_path):
+    from engine.store.direct import keep_run
+
+    url = f"sqlite:///{tmp_path / 'superbot.db'}"
+    result = make_result([0.1, -0.05, 0.02])
+    metrics = compute_metrics(result)
+    with RunStore(url) as store:
+        via_orm = store.get_run(store.save_run(result, strategy_name="rsi_dip", strategy_hash="h",
+                                               params={"rsi_buy": 30}, metrics=metrics,
+                                               settings={"fee": 0.001}))
+    direct_id = keep_run(result, strategy_name="rsi_dip", strategy_hash="h", params={"rsi_buy": 30},
+                         metrics=metrics, settings={"fee": 0.001}, url=url)
+    with RunStore(url) as store:
+        direct = store.get_run(direct_id)
+
+    assert direct.created_at.tzinfo is not None
+    assert abs((direct.created_at - via_orm.created_at).total_seconds()) < 60
+    same = {"id", "created_at"}
+    assert {k: v for k, v in direct.to_dict().items() if k not in same} == \
+           {k: v for k, v in via_orm.to_dict().items() if k not in same}
+    assert direct.trades == via_orm.trades == result.trades.to_records(result.symbols)
+
+
+def test_keep_run_into_a_new_database_creates_it_through_runstore(tmp_path):
+    from engine.store.direct import keep_run
+
+    url = f"sqlite:///{tmp_path / 'new' / 'superbot.db'}"
+    result = make_result([0.1])
+    run_id = keep_run(result, strategy_name="s", strategy_hash="h", params={}, metrics=compute_metrics(result),
+                      url=url)
+
+    with RunStore(url) as store:
+        assert store.get_run(run_id).n_trades == 1

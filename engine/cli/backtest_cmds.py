@@ -150,12 +150,11 @@ def _write_trades_csv(path: Path, records: list[dict[str, Any]]) -> None:
 
 
 def _save(run: BacktestRun, settings: BacktestSettings, timings: dict[str, float]) -> str | None:
-    from engine.store.runs import open_store
+    from engine.store.direct import keep_run   # SQLite at the current schema: no SQLAlchemy import
     try:
-        with open_store() as store:
-            return store.save_run(run.result, strategy_name=run.strategy.name, strategy_hash=run.strategy.digest,
-                                  params=dict(run.compiled.bound.params), metrics=run.metrics,
-                                  settings={**settings.as_dict(), "timings_ms": timings})
+        return keep_run(run.result, strategy_name=run.strategy.name, strategy_hash=run.strategy.digest,
+                        params=dict(run.compiled.bound.params), metrics=run.metrics,
+                        settings={**settings.as_dict(), "timings_ms": timings})
     except Exception as exc:  # keeping results must never fail the backtest itself
         err_console.print(f"[yellow]warning:[/yellow] run not kept ({exc})", highlight=False)
         return None

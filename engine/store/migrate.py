@@ -17,10 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, exc, text
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # SQLAlchemy and Alembic load in the functions: HEAD is read without them
     from alembic.config import Config
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import DBAPIError
 
 __all__ = ["HEAD", "MIGRATIONS", "alembic_config", "ensure_schema", "schema_revision", "upgrade"]
 
@@ -38,6 +38,7 @@ def alembic_config() -> Config:
 
 def schema_revision(engine: Engine) -> str | None:
     """The revision the database says it is at; None when it has no `alembic_version`."""
+    from sqlalchemy import exc, text
     try:
         with engine.connect() as connection:
             return connection.execute(text("select version_num from alembic_version")).scalar()
@@ -47,7 +48,7 @@ def schema_revision(engine: Engine) -> str | None:
         raise
 
 
-def _missing_table(error: exc.DBAPIError) -> bool:
+def _missing_table(error: DBAPIError) -> bool:
     message = str(error.orig).lower()
     return "no such table" in message or "does not exist" in message
 

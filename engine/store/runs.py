@@ -10,19 +10,15 @@ git does, so `superbot backtest show 3f9a` works.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
-import uuid
-from datetime import UTC, datetime
-from importlib import metadata
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
 from sqlalchemy import Engine, RowMapping, create_engine, exc, insert, make_url, select
 from sqlalchemy.orm import Session
 
-from compiler.timeframes import timeframe_ms
 from dsl.errors import UserError
 from engine.kernel.trades import TRADE_FIELDS, SimResult, record_from_plain
 from engine.metrics.metrics import iso_time
@@ -30,6 +26,7 @@ from engine.store.compare import Comparison, compare
 from engine.store.errors import StoreUnavailableError, unreachable
 from engine.store.paths import database_url
 from engine.store.records import Run, RunSummary
+from engine.store.rows import run_row, trade_rows, utc
 from engine.store.schema import TRADES, RunRow
 
 __all__ = [
@@ -61,30 +58,6 @@ class AmbiguousRunIdError(RunLookupError):
                          "give more characters of the id")
 
 
-def _version() -> str:
-    try:
-        return metadata.version("superbot")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-def _json_value(data: Any) -> Any:
-    """A JSON round trip: what the database will hand back (tuples -> lists, str keys)."""
-    return json.loads(json.dumps(data, default=str, allow_nan=False))
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def _trade_rows(run_id: str, result: SimResult) -> list[dict[str, Any]]:
-    plain = result.trades.plain(result.symbols)
-    columns = {f.column: plain[f.name] for f in TRADE_FIELDS}
-    names = list(columns)
-    return [{"run_id": run_id, "seq": seq, **dict(zip(names, row, strict=True))}
-            for seq, row in enumerate(zip(*columns.values(), strict=True))]
-
-
 def _trade_record(row: RowMapping) -> dict[str, Any]:
     return record_from_plain({f.name: row[f.column] for f in TRADE_FIELDS})
 
@@ -92,7 +65,7 @@ def _trade_record(row: RowMapping) -> dict[str, Any]:
 def _summary_fields(row: RunRow) -> dict[str, Any]:
     metrics = row.metrics or {}
     return {
-        "id": row.id, "created_at": _utc(row.created_at), "strategy_name": row.strategy_name,
+        "id": row.id, "created_at": utc(row.created_at), "strategy_name": row.strategy_name,
         "strategy_hash": row.strategy_hash, "timeframe": row.timeframe,
         "symbols": tuple(row.symbols), "data_start": iso_time(row.data_start_ms),
         "data_end": iso_time(row.data_end_ms), "n_trades": row.n_trades,
@@ -160,29 +133,12 @@ class RunStore:
         the run's other inputs (fee, slippage, balance, data path, ...),
         `metrics` the `compute_metrics` output.
         """
-        run_id = uuid.uuid4().hex
-        n_bars = len(result.time)
-        bar_ms = timeframe_ms(result.timeframe)
-        row = RunRow(
-            id=run_id,
-            created_at=_utc(created_at or datetime.now(UTC)),
-            strategy_name=strategy_name,
-            strategy_hash=strategy_hash,
-            timeframe=result.timeframe,
-            symbols=list(result.symbols),
-            data_start_ms=int(result.time[0]) if n_bars else None,
-            data_end_ms=int(result.time[-1]) + bar_ms if n_bars else None,
-            starting_balance=float(result.starting_balance),
-            params=_json_value(params),
-            settings=_json_value(settings or {}),
-            metrics=_json_value(metrics),
-            n_trades=len(result.trades),
-            total_return=metrics.get("total_return"),
-            superbot_version=_version(),
-        )
-        trades = _trade_rows(run_id, result)
+        row = run_row(result, strategy_name=strategy_name, strategy_hash=strategy_hash, params=params,
+                      metrics=metrics, settings=settings, created_at=created_at)
+        run_id = str(row["id"])
+        trades = trade_rows(run_id, result)
         with Session(self._engine) as session, session.begin():
-            session.add(row)
+            session.add(RunRow(**row))
             session.flush()
             if trades:
                 session.execute(insert(TRADES), trades)

@@ -150,7 +150,7 @@ def _write_trades_csv(path: Path, records: list[dict[str, Any]]) -> None:
 
 
 def _save(run: BacktestRun, settings: BacktestSettings, timings: dict[str, float]) -> str | None:
-    from engine.store.direct import keep_run   # SQLite at the current schema: no SQLAlchemy import
+    from engine.store.direct import keep_run  # SQLite at the current schema: no SQLAlchemy import
     try:
         return keep_run(run.result, strategy_name=run.strategy.name, strategy_hash=run.strategy.digest,
                         params=dict(run.compiled.bound.params), metrics=run.metrics,

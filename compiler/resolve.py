@@ -52,7 +52,7 @@ def split_shorthand(ident: str) -> tuple[str, list[int]]:
     """`plus_di_14` -> ('plus_di', [14]); `bbands_20_2_2` -> ('bbands', [20, 2, 2])."""
     parts = ident.split("_")
     values: list[int] = []
-    while len(parts) > 1 and parts[-1].isdigit():
+    while len(parts) > 1 and parts[-1].isascii() and parts[-1].isdigit() and len(parts[-1]) <= 18:
         values.insert(0, int(parts.pop()))
     return "_".join(parts).lower(), values
 
@@ -118,7 +118,12 @@ class _Resolver:
             if left is None or right is None:
                 return None
             if isinstance(left, Const) and isinstance(right, Const):
-                return _fold(expr.op, left.value, right.value)
+                folded = _fold(expr.op, left.value, right.value)
+                if not math.isfinite(folded.value):  # `1 / 0`, `1e308 * 10`: no comparison means anything
+                    self.err(expr.pos, "C015", "this constant arithmetic has no finite value",
+                             "compute the number yourself and write it, finite and without dividing by 0")
+                    return None
+                return folded
             return Arith(expr.op, left, right, tf)
         if isinstance(expr, ast.Shift):
             if expr.bars > MAX_SHIFT:

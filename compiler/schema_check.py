@@ -37,7 +37,10 @@ def _describe(value: Any) -> str:
         return "a list"
     if value is None:
         return "empty"
-    return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a number of {value.bit_length()} bits"  # repr() refuses over 4300 digits
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:36]}…{text[-1]}"  # the caret shows the rest
 
 
 def _expected(schema: dict[str, Any]) -> str:
@@ -134,8 +137,7 @@ def _check_numbers_and_keys(doc: Document, root: dict[str, Any], out: Collector)
                       "SuperBot can use", f"write {accepted_range(root, path)}", where)
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST:
             where = path_text(path)
-            out.error(doc.source.value(path), "S006", f"{where} was a number of {value.bit_length()} bits, "
-                      "too large to compute with",
+            out.error(doc.source.value(path), "S006", f"{where} was {_describe(value)}, too large to compute with",
                       f"write {accepted_range(root, path)}", where)
 
 

@@ -309,6 +309,15 @@ def _value(doc: Document, path: YamlPath, params: dict[str, ParamDef], used: set
     return None
 
 
+_LONG_DURATION = re.compile(r"[0-9]{13,}[mhdw]\Z")  # what the schema accepts but `duration_ms` refuses
+
+
+def _too_long(doc: Document, path: YamlPath, text: str, out: Collector, at_key: bool = False) -> None:
+    shown = text if len(text) <= 24 else f"{text[:20]}…{text[-1]}"
+    out.error(doc.source.key(path) if at_key else doc.source.value(path), "C015",
+              f"duration {shown} is longer than any history", "write at most 12 digits, e.g. 30d", path_text(path))
+
+
 def _read_risk(doc: Document, params: dict[str, ParamDef], used: set[str],
                out: Collector) -> tuple[RiskSpec, SizingSpec]:
     spec = doc.data.get("spec", {})
@@ -327,10 +336,14 @@ def _read_risk(doc: Document, params: dict[str, ParamDef], used: set[str],
         if not isinstance(key, str):
             continue  # `30: 0.02`: the schema check reported it
         ms = duration_ms(key)
+        if ms is None and _LONG_DURATION.match(key):  # the schema let it through: too many digits
+            _too_long(doc, ("spec", "risk", "roi", key), key, out, at_key=True)
         value = v(("spec", "risk", "roi", key), raw)
         if ms is not None and value is not None:
             roi.append((ms // MINUTE_MS, value))
     max_hold = duration_ms(str(risk["max_hold"])) if risk.get("max_hold") is not None else None
+    if max_hold is None and isinstance(risk.get("max_hold"), str) and _LONG_DURATION.match(risk["max_hold"]):
+        _too_long(doc, ("spec", "risk", "max_hold"), risk["max_hold"], out)
     stake = sizing.get("stake")
     percent = amount = None
     if isinstance(stake, str) and stake.endswith("%"):

@@ -7,7 +7,6 @@ Every series term carries the timeframe it is computed on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 __all__ = [
     "Arith",
@@ -67,7 +66,7 @@ class Lag:
     timeframe: str
 
 
-Term = Union[Const, Column, Indicator, Arith, Negate, Lag]
+Term = Const | Column | Indicator | Arith | Negate | Lag
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +96,7 @@ class Logic:
     items: tuple[Predicate, ...]
 
 
-Predicate = Union[Comparison, Crossing, Range, Logic]
+Predicate = Comparison | Crossing | Range | Logic
 
 
 def series_children(term: Term) -> tuple[Term, ...]:

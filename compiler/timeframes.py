@@ -8,7 +8,7 @@ __all__ = ["MINUTE_MS", "TIMEFRAMES", "duration_ms", "timeframe_error", "timefra
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w")
 MINUTE_MS = 60_000      # milliseconds per minute: the one definition (engine and compiler import it)
 _UNIT_MS = {"m": MINUTE_MS, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_DURATION = re.compile(r"^([0-9]+)([mhdw])$")
+_DURATION = re.compile(r"^([0-9]{1,12})([mhdw])\Z")  # 12 digits: beyond any history, and int() stays cheap
 
 
 def duration_ms(text: str) -> int | None:
@@ -44,7 +44,8 @@ def timeframe_error(tf: str, base: str) -> tuple[str, str] | None:
     """(message, hint) when `tf` cannot be used in a strategy whose timeframe is `base`."""
     if tf not in TIMEFRAMES:
         well_formed = duration_ms(tf) is not None
-        return (f"'{tf}' is not a supported timeframe" if well_formed else f"'{tf}' is not a timeframe",
+        shown = tf if len(tf) <= 24 else f"{tf[:20]}…{tf[-1]}"
+        return (f"'{shown}' is not a supported timeframe" if well_formed else f"'{shown}' is not a timeframe",
                 timeframe_hint(tf))
     if base not in TIMEFRAMES:
         return None

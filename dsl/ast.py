@@ -8,7 +8,6 @@ spellings of one condition compare equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from dsl.diagnostics import Pos
 
@@ -36,14 +35,10 @@ __all__ = [
 _NOPOS = Pos(0, 0)
 
 
-def _pos() -> Pos:
-    return field(default=_NOPOS, compare=False, repr=False)  # type: ignore[return-value]
-
-
 @dataclass(frozen=True, slots=True)
 class Num:
     value: float
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +46,7 @@ class ParamRef:
     """`$name`: a strategy parameter, bound to a number when the plan is built."""
 
     name: str
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +55,14 @@ class Name:
 
     ident: str
     output: str | None = None
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Kwarg:
     name: str
     value: Expr
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +73,7 @@ class Call:
     args: tuple[Expr, ...] = ()
     kwargs: tuple[Kwarg, ...] = ()
     output: str | None = None
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +81,13 @@ class BinOp:
     op: str
     left: Expr
     right: Expr
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Neg:
     operand: Expr
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +96,7 @@ class Shift:
 
     operand: Expr
     bars: int
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +105,10 @@ class At:
 
     operand: Expr
     timeframe: str
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
-Expr = Union[Num, ParamRef, Name, Call, BinOp, Neg, Shift, At]
+Expr = Num | ParamRef | Name | Call | BinOp | Neg | Shift | At
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +116,7 @@ class Compare:
     op: str
     left: Expr
     right: Expr
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +126,7 @@ class Cross:
     direction: str  # "above" | "below"
     left: Expr
     right: Expr
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,28 +136,28 @@ class Between:
     operand: Expr
     low: Expr
     high: Expr
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class All:
     items: tuple[Cond, ...]
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class AnyOf:
     items: tuple[Cond, ...]
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
     item: Cond
-    pos: Pos = _pos()
+    pos: Pos = field(default=_NOPOS, compare=False, repr=False)
 
 
-Cond = Union[Compare, Cross, Between, All, AnyOf, Not]
+Cond = Compare | Cross | Between | All | AnyOf | Not
 
 
 def walk(node: object):  # type: ignore[no-untyped-def]

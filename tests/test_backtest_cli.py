@@ -46,7 +46,7 @@ def test_backtest_json_has_metrics_trades_and_timings(env, tmp_path: Path) -> No
     runner, strategy, data = env
     result = _invoke(runner, "backtest", str(strategy), "--data", str(data), "--json", "--trades",
                      str(tmp_path / "t.csv"))
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert set(out["timings"]) == {"load", "compile", "evaluate", "simulate", "metrics"}
     assert out["metrics"]["n_trades"] == len(out["trades"]) > 0
     first = out["trades"][0]
@@ -68,12 +68,12 @@ def test_backtest_from_to_limits_the_traded_range_but_keeps_warm_up(env) -> None
 
 def test_backtest_runs_are_kept_listed_shown_and_compared(env) -> None:  # type: ignore[no-untyped-def]
     runner, strategy, data = env
-    a = json.loads(_invoke(runner, "backtest", str(strategy), "--data", str(data), "--json").output)["run_id"]
+    a = json.loads(_invoke(runner, "backtest", str(strategy), "--data", str(data), "--json").stdout)["run_id"]
     b = json.loads(_invoke(runner, "backtest", str(strategy), "--data", str(data), "--fee", "0.002",
                            "--json").output)["run_id"]
-    listing = json.loads(_invoke(runner, "backtest", "list", "--json").output)
+    listing = json.loads(_invoke(runner, "backtest", "list", "--json").stdout)
     assert {r["id"] for r in listing} == {a, b}
-    shown = json.loads(_invoke(runner, "backtest", "show", a[:8], "--json").output)
+    shown = json.loads(_invoke(runner, "backtest", "show", a[:8], "--json").stdout)
     assert shown["strategy_name"] == "cli-rsi" and shown["id"] == a
     assert _invoke(runner, "backtest", "compare", a[:8], b[:8]).exit_code == 0
     assert _invoke(runner, "backtest", "list").exit_code == 0
@@ -107,7 +107,7 @@ spec:
   data: {{path: {data.name}, from: '2024-01-03'}}
   account: {{balance: 5000, fee: 0.001}}
 """)
-    out = json.loads(_invoke(runner, "apply", "-f", str(dep), "--json").output)
+    out = json.loads(_invoke(runner, "apply", "-f", str(dep), "--json").stdout)
     assert out["metrics"]["starting_balance"] == 5000
     assert out["metrics"]["start"] == "2024-01-03T00:00:00Z"
 
@@ -153,7 +153,7 @@ spec:
 
 def test_without_from_trading_starts_after_the_warm_up(env) -> None:  # type: ignore[no-untyped-def]
     runner, strategy, data = env
-    out = json.loads(_invoke(runner, "backtest", str(strategy), "--data", str(data), "--json", "--no-keep").output)
+    out = json.loads(_invoke(runner, "backtest", str(strategy), "--data", str(data), "--json", "--no-keep").stdout)
     # ema_20@1h needs 20 closed hours: 240 5m bars of warm-up (the first is 2024-01-01T19:55)
     assert out["metrics"]["start"] >= "2024-01-01T19:55:00Z"
 

@@ -281,7 +281,7 @@ def test_backtest_report_shows_run_id_parameters_fee_and_slippage(tmp_path, monk
     out = CliRunner().invoke(app, ["backtest", str(strategy), "--data", str(data), "--fee", "0.002",
                                    "--slippage", "7", "--report", str(report), "--json"],
                              catch_exceptions=False, standalone_mode=False)
-    run_id = json.loads(out.output)["run_id"]
+    run_id = json.loads(out.stdout)["run_id"]
     page = report.read_text(encoding="utf-8")
     assert f"<dt>Run id</dt><dd>{run_id}</dd>" in page
     assert "<dt>Fee</dt><dd>0.2% per side</dd>" in page

@@ -53,7 +53,7 @@ spec:
 {risk}""")
     result = CliRunner().invoke(app, ["apply", str(dep), "--json", *args], catch_exceptions=False,
                                 standalone_mode=False)
-    out: dict[str, Any] = json.loads(result.output)
+    out: dict[str, Any] = json.loads(result.stdout)
     return out
 
 

@@ -131,3 +131,17 @@ def test_module_imports_only_what_it_needs(module: str, absent: tuple[str, ...])
     code = f"import importlib, sys; importlib.import_module({module!r}); print([m for m in {absent!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", [
+    "engine.errors", "engine.cli.app", "engine.cli.console", "engine.cli.manifest_cmds", "engine.cli.backtest_cmds",
+    "engine.cli.apply_cmds", "engine.report.fit", "compiler.indicators", "compiler._talib_table",
+])
+def test_cli_modules_export_what_they_define(module: str) -> None:
+    """`__all__` is the surface: every name in it exists, every public function or class is in it."""
+    import importlib
+    mod = importlib.import_module(module)
+    assert all(hasattr(mod, name) for name in mod.__all__)
+    public = {n for n, v in vars(mod).items() if not n.startswith("_") and getattr(v, "__module__", None) == module
+              and callable(v)}
+    assert public <= set(mod.__all__), public - set(mod.__all__)

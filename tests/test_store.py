@@ -375,3 +375,20 @@ def test_keep_run_into_a_new_database_creates_it_through_runstore(tmp_path):
 
     with RunStore(url) as store:
         assert store.get_run(run_id).n_trades == 1
+
+
+def test_optimize_with_an_unreachable_storage_exits_1_naming_the_masked_url(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from engine.cli.app import main
+
+    monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path))
+    strategy = Path(__file__).resolve().parent.parent / "strategies" / "rsi_mean_reversion.yaml"
+    code = main(["optimize", str(strategy), "--storage",
+                 "postgresql+psycopg://bob:hunter2@127.0.0.1:1/studies?connect_timeout=2",
+                 "--study", "s", "--trials", "1"])
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 1
+    assert "cannot reach the database postgresql+psycopg://bob:***@127.0.0.1:1/studies" in err
+    assert "hunter2" not in err

@@ -286,3 +286,28 @@ def test_risk_rules_change_a_random_history() -> None:
 
     assert len(ruled.risk_events) > 0
     assert _trades(free) != _trades(ruled)
+
+
+def test_risk_short_position_terms_and_halt() -> None:
+    """A short of 100 units entered at bar 1's open (100). Equity = free balance + 2 * stake -
+    amount * close = 20000 - 100 * close: bar 2 closes at 110 (9000, drawdown 0.10, exposure
+    100 * 110 / 9000 = 1.22), bar 3 at 120 (8000, drawdown 0.20, exposure 1.5): both rules fire
+    at bar 3's close, in their order; the halt buys back at bar 4's open, 118.
+    """
+    opens = [100, 100, 100, 110, 118, 118]
+    closes = [100, 100, 110, 120, 118, 118]
+    n = len(opens)
+    t = np.arange(n, dtype=np.int64) * H
+    o, c = np.array(opens, float), np.array(closes, float)
+    es = np.zeros(n, dtype=bool)
+    es[0] = True
+    config = KernelConfig(timeframe="1h", fee=0.0, risk=_policy(("exposure > 1.4", "alert"),
+                                                                ("drawdown > 0.15", "halt")))
+
+    r = simulate(t, o, np.fmax(o, c), np.fmin(o, c), c, {"entry_short": es}, config)
+
+    assert [(int(r.trades.entry_index[0]), int(r.trades.exit_index[0]), float(r.trades.exit_price[0]),
+             EXIT_REASONS[int(r.trades.exit_reason[0])])] == [(1, 4, 118.0, "risk_halt")]
+    assert _events(r) == [(3, 4 * H, "alert", None, {"exposure": 1.5}),
+                          (3, 4 * H, "halt", None, {"drawdown": 0.2})]
+    assert r.trades.profit_abs[0] == pytest.approx(-1800.0)

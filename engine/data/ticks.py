@@ -14,15 +14,28 @@ __all__ = ["infer_price_tick"]
 _MAX_DECIMALS = 12
 
 
+_SAMPLE = 4096   # prices that pick the candidate; every price then confirms it
+
+
+def _on_grid(values: np.ndarray, decimals: int) -> bool:
+    scaled = values * 10.0**decimals
+    # a price one float ulp off its decimal value still counts as on the grid
+    return bool(np.all(np.abs(scaled - np.round(scaled)) <= 1e-6))
+
+
 def infer_price_tick(prices: np.ndarray) -> float:
-    """10**-d for the smallest d at which every finite price is a whole number of ticks."""
+    """10**-d for the smallest d at which every finite price is a whole number of ticks.
+
+    The smallest d that fits an even sample is a lower bound for all prices, so
+    the search starts there and the whole column is usually checked once.
+    """
     values = np.asarray(prices, dtype=np.float64)
     values = values[np.isfinite(values)]
     if len(values) == 0:
         return 0.0
-    for decimals in range(_MAX_DECIMALS + 1):
-        scaled = values * 10.0**decimals
-        # a price one float ulp off its decimal value still counts as on the grid
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6):
+    sample = values[:: max(1, len(values) // _SAMPLE)]
+    start = next((d for d in range(_MAX_DECIMALS + 1) if _on_grid(sample, d)), _MAX_DECIMALS + 1)
+    for decimals in range(start, _MAX_DECIMALS + 1):
+        if _on_grid(values, decimals):
             return float(10.0**-decimals)
     return 0.0

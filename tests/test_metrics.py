@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -344,3 +345,34 @@ def test_monthly_returns_compound_to_the_total_return():
     assert m["monthly_returns"]["2024-03"] == pytest.approx(0.0)
     growth = np.prod([1 + r for r in m["monthly_returns"].values()])
     assert growth - 1 == pytest.approx(m["total_return"])
+
+
+def _freqtrade_cases() -> list:
+    path = Path(__file__).parent / "fixtures" / "freqtrade_metrics" / "metrics.json"
+    return json.loads(path.read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", _freqtrade_cases(),
+                         ids=lambda c: f"{c['fixture']}-{c['run']}-{c['balance']:g}")
+def test_freqtrade_figures_equal_freqtrade_functions_on_fixture_trades(case):
+    from engine.metrics.freqtrade import expectancy_ratio, freqtrade_figures
+    runs = json.loads((Path(__file__).parent / "fixtures" / "freqtrade" / case["fixture"])
+                      .read_text())["runs"]
+    trades = runs[case["run"]]["trades"]
+    profit = np.array([t["profit_ratio"] * case["stake"] for t in trades])
+    exits = np.array([_ms(t["close_date"]) for t in trades])
+    ours = freqtrade_figures(profit, exits, case["balance"], _ms(case["min_date"]),
+                             _ms(case["max_date"]))
+    ours["expectancy_ratio"] = expectancy_ratio(profit)
+    names = {"sharpe_ft": "sharpe", "sortino_ft": "sortino", "calmar_ft": "calmar",
+             "max_drawdown_ft": "max_drawdown_account", "expectancy_ratio": "expectancy_ratio"}
+    for key, ft_key in names.items():
+        if math.isnan(ours[key]):  # freqtrade's sentinel for an undefined figure
+            assert case[ft_key] in (-100, 0, 100), key
+        else:
+            assert ours[key] == pytest.approx(case[ft_key], rel=1e-9), key
+
+
+def _ms(iso: str) -> int:
+    from datetime import datetime
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)

@@ -3,7 +3,10 @@
 ruamel.yaml's composer gives a node graph with marks; we build plain Python
 data from it ourselves so that (1) every key and value keeps its line and
 column, (2) duplicate keys are reported (with both places) instead of silently
-keeping one, and (3) later stages work on ordinary dicts and lists.
+keeping one, and (3) later stages work on ordinary dicts and lists. Any file
+gets an answer in bounded time and memory: size, documents, nesting and alias
+expansion are limited where the work happens (`dsl/bounded_yaml.py`), and each
+limit is reported at the place that crossed it.
 """
 from __future__ import annotations
 

@@ -135,3 +135,19 @@ def test_deployment_reference_lists_every_schema_field() -> None:
 
     assert table in page
     assert [validate_text(b, str(ROOT / "docs" / "example.yaml")).diagnostics for b in _yaml_blocks(page)] == [[]]
+
+
+def test_validate_page_json_sample_is_what_superbot_prints(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    numbered = re.search(r"line numbers added\):\n\n```\n(.*?)```", VALIDATE, re.DOTALL)
+    sample = re.search(r"\$ superbot validate --format json strategies/\n(.*?)```", VALIDATE, re.DOTALL)
+    assert numbered and sample
+    (tmp_path / "strategies").mkdir()
+    (tmp_path / "strategies" / "rsi_dip.yaml").write_text("".join(line[4:] + "\n" for line in
+                                                                  numbered.group(1).splitlines()))
+    monkeypatch.chdir(tmp_path)
+
+    main(["validate", "--format", "json", "strategies/"])
+
+    shown = json.loads(sample.group(1).replace(",\n  ...\n", "\n"))  # the sample elides the rest
+    assert json.loads(capsys.readouterr().out)[:len(shown)] == shown

@@ -10,8 +10,9 @@ and the trade list.
 
 It has to open fast: a chart is drawn from at most `max_candles` display
 candles (downsample.py) and carries its full detail in a data block that the
-browser reads only on zoom (detail.py, report.js), so a year of 5m candles
-opens about as fast as a week of them (benchmarks/bench_report.py).
+browser reads only on zoom (detail.py, report.js); the charts in view are
+drawn first and the others while the browser is idle. Figures for a year of
+5m candles: benchmarks/README.md (bench_report.py).
 """
 from __future__ import annotations
 

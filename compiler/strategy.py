@@ -215,6 +215,23 @@ def _read_conditions(doc: Document, out: Collector, what: str) -> dict[str, ast.
     return conditions
 
 
+def _leaves_using(conditions: list[tuple[str, ast.Cond]]) -> dict[str, list[tuple[str, ast.Cond]]]:
+    """For each `$param`, the comparisons (leaves below all/any/not) that mention it."""
+    found: dict[str, list[tuple[str, ast.Cond]]] = {}
+    for where, cond in conditions:
+        stack: list[ast.Cond] = [cond]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.All, ast.AnyOf)):
+                stack.extend(node.items)
+            elif isinstance(node, ast.Not):
+                stack.append(node.item)
+            else:
+                for name in {n.name for n in ast.walk(node) if isinstance(n, ast.ParamRef)}:
+                    found.setdefault(name, []).append((where, node))
+    return found
+
+
 def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], conditions: list[tuple[str, ast.Cond]],
                         doc: Document, out: Collector) -> None:
     """A range whose ends an indicator rejects would crash optimization trials: catch it now."""
@@ -223,6 +240,7 @@ def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], condition
     for where, cond in conditions:
         resolve_condition(cond, Scope(strategy_tf, defaults, baseline, where))
     known = {(d.pos, d.code) for d in baseline.items}
+    users = _leaves_using(conditions)
     for name, p in params.items():
         if p.kind in ("int", "float"):
             values, what = (p.low, p.high), "range of '${}' includes"
@@ -235,8 +253,8 @@ def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], condition
             probes.append((-1, p.low + (p.high - p.low) * 0.37 + 1e-3))  # type: ignore[operator]
         for index, bound in probes:
             scratch = Collector(doc.file)
-            for where, cond in conditions:
-                resolve_condition(cond, Scope(strategy_tf, {**defaults, name: bound}, scratch, where))
+            for where, leaf in users.get(name, ()):  # only the comparisons that use it: linear, not quadratic
+                resolve_condition(leaf, Scope(strategy_tf, {**defaults, name: bound}, scratch, where))
             # only what this value adds: the file's other errors are reported where they are
             problems = [d for d in scratch.items if d.code in ("C006", "C004") and (d.pos, d.code) not in known]
             if problems:

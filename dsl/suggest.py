@@ -4,13 +4,21 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import islice
 
 __all__ = ["closest", "did_you_mean"]
 
 
+MAX_CANDIDATES = 256  # the indicator registry has ~210 names; only a hostile file declares more parameters
+
+
 def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
-    """The `n` candidates most like `word` (case-insensitive), best first."""
-    return list(_closest(word, tuple(candidates), n))
+    """The `n` candidates most like `word` (case-insensitive), best first.
+
+    At most the first MAX_CANDIDATES are compared: difflib costs a comparison per candidate,
+    and a file with a thousand parameters and a thousand misspellings must stay fast.
+    """
+    return list(_closest(word, tuple(islice(candidates, MAX_CANDIDATES)), n))
 
 
 @lru_cache(maxsize=4096)

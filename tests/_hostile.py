@@ -68,6 +68,14 @@ def _deep_expression() -> bytes:
     return _strategy("'" + "(" * 20_000 + "close" + ")" * 20_000 + " > 1'")
 
 
+def _params_and_uses(prefix: str) -> bytes:
+    # 850 parameters, each used (prefix "p") or misspelt (prefix "q") by its own condition: the checks per
+    # parameter and the "did you mean" hints must not make the work quadratic
+    params = "".join(f"    p{i}: {{default: 14, int: [2, 40]}}\n" for i in range(850))
+    uses = "".join(f"        - 'rsi(${prefix}{i}) < 30'\n" for i in range(850))
+    return (HEAD + "  params:\n" + params + "  entry:\n    long:\n      all:\n" + uses).encode()
+
+
 def cases() -> Iterator[Case]:
     """Every hostile case, in a fixed order."""
     yield Case("billion_laughs", "E008", _billion_laughs)
@@ -98,5 +106,7 @@ def cases() -> Iterator[Case]:
                lambda: _to_size("        - [close, '>', 1]\n", 60 * 1024, HEAD + "  entry:\n    long:\n      any:\n"))
     yield Case("errors_60kb", "C001",  # thousands of errors: each is located, none costs a pass over the file
                lambda: _to_size("        - [rsii_14, '>', 1]\n", 60 * 1024, HEAD + "  entry:\n    long:\n      any:\n"))
+    yield Case("params_850_each_misspelt", "C004", lambda: _params_and_uses("q"))
+    yield Case("params_850_each_used", None, lambda: _params_and_uses("p"))
     yield Case("unicode_controls_in_keys", "S001",
                lambda: _strategy("['close', '>', 1]", "  \u202eparams\u200b: {}\n"))

@@ -1,6 +1,6 @@
 """numba's cache for the trade kernel: where it lives, and a word before the first compile.
 
-The kernel is compiled once (about half a minute) and numba keeps the machine
+The kernel is compiled once (~10 s of CPU) and numba keeps the machine
 code on disk (`cache=True`); later processes load it in a fraction of a second.
 
 1. Where (`configure`, run by engine/kernel/__init__.py before any kernel module
@@ -26,7 +26,9 @@ from dsl.cache_dir import user_cache_dir
 
 __all__ = ["COMPILE_MESSAGE", "announce_compile", "cache_dir_for", "configure", "kernel_compiled"]
 
-COMPILE_MESSAGE = "compiling the trade kernel, once: ~30 s (later runs load it from numba's cache in {where})"
+# measured (benchmarks/bench_kernel_load.py --cold): ~9 s of CPU; 35-70 s of wall time on a busy 2-core machine
+COMPILE_MESSAGE = ("compiling the trade kernel, once: ~10 s, up to a minute on a busy machine "
+                   "(later runs load it from numba's cache in {where})")
 
 _SOURCE_DIR = Path(__file__).resolve().parent
 _announced = False

@@ -13,6 +13,7 @@ with the same record.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -137,6 +138,31 @@ def _from_table(row: Mapping[str, Any]) -> IndicatorSpec:
     )
 
 
+@lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    """The TA-Lib snapshot (`compiler/_talib_table.py` writes it)."""
+    from importlib import resources
+    table: dict[str, Any] = json.loads(
+        resources.files("compiler").joinpath("_indicator_table.json").read_text("utf-8"))
+    return table
+
+
+@lru_cache(maxsize=1)
+def _abstract() -> Any:
+    """TA-Lib's abstract API, imported on first use; warns once if it is not the TA-Lib the snapshot describes.
+
+    Another TA-Lib may lack functions the snapshot lists (validation would
+    accept them, computing would fail) or have others.
+    """
+    import talib
+    from talib import abstract
+    described = _table()["talib_version"]
+    if talib.__version__ != described:
+        warnings.warn(f"compiler/_indicator_table.json describes TA-Lib {described} but {talib.__version__} is "
+                      "installed: run `python -m compiler._talib_table`", RuntimeWarning, stacklevel=3)
+    return abstract
+
+
 class _Registry(MutableMapping[str, IndicatorSpec]):
     """name -> spec, filled from the snapshot (and our own indicators) the first time it is read."""
 
@@ -145,8 +171,7 @@ class _Registry(MutableMapping[str, IndicatorSpec]):
 
     def _loaded(self) -> dict[str, IndicatorSpec]:
         if self._specs is None:
-            from importlib import resources
-            table = json.loads(resources.files("compiler").joinpath("_indicator_table.json").read_text("utf-8"))
+            table = _table()
             specs = {row["name"]: _from_table(row) for row in table["functions"]}
             for spec in _CUSTOM:
                 if spec.name in specs:
@@ -203,8 +228,7 @@ def _lookback(name: str, params: tuple[tuple[str, float], ...]) -> int:
     spec = REGISTRY[name]
     if spec.lookback_fn is not None:
         return spec.lookback_fn(dict(params))
-    from talib import abstract
-    func = abstract.Function(name.upper())  # type: ignore[attr-defined]  # talib's stubs omit the abstract API
+    func = _abstract().Function(name.upper())
     typed = {}
     for key, value in params:
         p = spec.param(key)

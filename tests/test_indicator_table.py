@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from compiler import indicators as reg
 from compiler._talib_table import TABLE_FILE, build_table
 
@@ -50,3 +52,14 @@ def test_indicator_registry_is_read_without_importing_talib() -> None:
 def test_custom_indicators_are_in_the_registry() -> None:
     assert {"rvwap", "zscore"} <= set(reg.names())
     assert len(reg.names()) == len(json.loads(TABLE_FILE.read_text())["functions"]) + 2
+
+
+def test_indicator_table_of_another_talib_version_warns_once_talib_is_loaded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reg, "_table", lambda: {"talib_version": "0.0.1", "functions": []})
+    reg._abstract.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match=r"describes TA-Lib 0\.0\.1 but .*`python -m compiler\._talib_table"):
+            reg._abstract()
+    finally:
+        reg._abstract.cache_clear()

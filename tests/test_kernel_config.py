@@ -91,3 +91,17 @@ def test_simulate_rejects_signals_of_the_wrong_shape() -> None:
         simulate(t, p, p, p, p, {"entry_long": np.zeros(4, bool)}, KernelConfig(timeframe="1m"))
     with pytest.raises(ValueError, match="unknown signal 'buy'"):
         simulate(t, p, p, p, p, {"buy": np.zeros(5, bool)}, KernelConfig(timeframe="1m"))
+
+
+@pytest.mark.parametrize("name", ["config", "signals", "simulate", "stepper", "trades", "jit_cache", "_layout",
+                                  "_step"])
+def test_kernel_module_all_is_its_surface(name: str) -> None:
+    """Every name in a kernel module's `__all__` exists; every public function or class it defines is in it."""
+    import importlib
+
+    module = importlib.import_module(f"engine.kernel.{name}")
+    assert all(hasattr(module, n) for n in module.__all__)
+    defined = {n for n, obj in vars(module).items() if not n.startswith("_")
+               and getattr(getattr(obj, "py_func", obj), "__module__", None) == module.__name__
+               and (inspect.isfunction(getattr(obj, "py_func", obj)) or inspect.isclass(obj))}
+    assert defined <= set(module.__all__), defined - set(module.__all__)

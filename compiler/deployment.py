@@ -57,7 +57,7 @@ def _strategy_params(path: Path) -> set[str] | None:
 
 
 def _check_overrides(target: Path, overrides: dict[str, Any], doc: Document, index: int, out: Collector,
-                     load_strategy: StrategyLoader) -> None:
+                     load_strategy: StrategyLoader, binds: dict[Any, Any]) -> None:
     """Overrides must give the strategy values it can run with (a bad one fails at bind time)."""
     from dsl.diagnostics import ManifestError
     where = ("spec", "strategies", index, "params")
@@ -75,10 +75,10 @@ def _check_overrides(target: Path, overrides: dict[str, Any], doc: Document, ind
                         f"override {key}: {value!r} is outside the strategy's {param.kind} range {span}",
                         "the optimizer never tried this value", path_text((*where, key)))
     # bind each override alone first, to point at the one that breaks the strategy
-    culprits = [(k, _bind_error(strategy, {k: v})) for k, v in overrides.items()]
+    culprits = [(k, _bind_error(strategy, {k: v}, binds)) for k, v in overrides.items()]
     culprits = [(k, e) for k, e in culprits if e is not None]
     if not culprits:
-        combined = _bind_error(strategy, overrides)
+        combined = _bind_error(strategy, overrides, binds)
         culprits = [(next(iter(overrides)), combined)] if combined is not None else []
     for key, error in culprits:
         out.error(doc.source.value((*where, key)), "D003",
@@ -86,17 +86,44 @@ def _check_overrides(target: Path, overrides: dict[str, Any], doc: Document, ind
                   error.hint or f"see {error.file}:{error.line}", path_text((*where, key)))
 
 
-def _bind_error(strategy: Any, overrides: dict[str, Any]) -> Any:
+def _bind_error(strategy: Any, overrides: dict[str, Any], memo: dict[Any, Any]) -> Any:
+    """The first diagnostic of binding `overrides`, or None; `memo` (one per deployment) keeps the answers,
+    since a file may list one strategy with the same overrides a thousand times."""
     from dsl.diagnostics import ManifestError
-    try:
-        strategy.bind(overrides)
-    except ManifestError as exc:
-        return exc.diagnostics[0]
-    return None
+    key = (strategy.file, repr(sorted(overrides.items())))
+    if key not in memo:
+        try:
+            strategy.bind(overrides)
+            memo[key] = None
+        except ManifestError as exc:
+            memo[key] = exc.diagnostics[0]
+    return memo[key]
+
+
+def _once(load_strategy: StrategyLoader) -> StrategyLoader:
+    """`load_strategy` that reads each file once per deployment, errors included."""
+    from dsl.diagnostics import ManifestError
+    seen: dict[Path, Any] = {}
+
+    def load(path: Path) -> Strategy:
+        key = path.resolve()
+        if key not in seen:
+            try:
+                seen[key] = load_strategy(path)
+            except ManifestError as exc:
+                seen[key] = exc
+        if isinstance(seen[key], ManifestError):
+            raise seen[key]
+        return seen[key]  # type: ignore[no-any-return]  # a Strategy: the other case raised above
+
+    return load
 
 
 def check_deployment(doc: Document, out: Collector, load_strategy: StrategyLoader) -> Deployment | None:
     """Semantic checks of a schema-valid Deployment document; `load_strategy` reads a named strategy."""
+    load_strategy = _once(load_strategy)
+    binds: dict[Any, Any] = {}
+    params_of: dict[Path, set[str] | None] = {}
     spec = doc.data["spec"]
     errors_before = sum(1 for d in out.items if d.severity.value == "error")
     mode = spec["mode"]
@@ -135,7 +162,9 @@ def check_deployment(doc: Document, out: Collector, load_strategy: StrategyLoade
             out.error(doc.source.text_start(path), "D001", f"strategy file '{ref['path']}' does not exist",
                       f"the path is relative to {base or '.'}/; looked for {target}", path_text(path))
             continue
-        names = _strategy_params(target)
+        if target.resolve() not in params_of:
+            params_of[target.resolve()] = _strategy_params(target)
+        names = params_of[target.resolve()]
         if names is None:
             out.error(doc.source.text_start(path), "D001", f"'{ref['path']}' holds no Strategy manifest",
                       "point to a file with kind: Strategy", path_text(path))
@@ -148,7 +177,7 @@ def check_deployment(doc: Document, out: Collector, load_strategy: StrategyLoade
                           path_text(kpath))
         overrides = ref.get("params") or {}
         if overrides and all(key in names for key in overrides):
-            _check_overrides(target, overrides, doc, i, out, load_strategy)
+            _check_overrides(target, overrides, doc, i, out, load_strategy, binds)
         refs.append(StrategyRef(target, dict(ref.get("params") or {}),
                                 tuple(ref.get("symbols") or spec["symbols"])))
     risk = check_risk(doc, out)

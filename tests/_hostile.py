@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["HEAD", "Case", "cases"]
 
@@ -76,6 +77,14 @@ def _params_and_uses(prefix: str) -> bytes:
     return (HEAD + "  params:\n" + params + "  entry:\n    long:\n      all:\n" + uses).encode()
 
 
+def _deployment_refs() -> bytes:
+    # one strategy listed 800 times with overrides: each file is read and each override bound once
+    strategy = Path(__file__).resolve().parents[1] / "strategies" / "rsi_mean_reversion.yaml"
+    head = "apiVersion: superbot/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  mode: backtest\n"
+    ref = f"    - {{path: '{strategy}', params: {{rsi_buy: 25}}}}\n"
+    return (head + "  symbols: [BTC/USDT]\n  strategies:\n" + ref * (60 * 1024 // len(ref) - 2)).encode()
+
+
 def cases() -> Iterator[Case]:
     """Every hostile case, in a fixed order."""
     yield Case("billion_laughs", "E008", _billion_laughs)
@@ -108,5 +117,6 @@ def cases() -> Iterator[Case]:
                lambda: _to_size("        - [rsii_14, '>', 1]\n", 60 * 1024, HEAD + "  entry:\n    long:\n      any:\n"))
     yield Case("params_850_each_misspelt", "C004", lambda: _params_and_uses("q"))
     yield Case("params_850_each_used", None, lambda: _params_and_uses("p"))
+    yield Case("deployment_listing_one_strategy_800_times", None, _deployment_refs)
     yield Case("unicode_controls_in_keys", "S001",
                lambda: _strategy("['close', '>', 1]", "  \u202eparams\u200b: {}\n"))

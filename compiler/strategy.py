@@ -232,6 +232,24 @@ def _leaves_using(conditions: list[tuple[str, ast.Cond]]) -> dict[str, list[tupl
     return found
 
 
+def _choice_probes(choices: tuple[Any, ...]) -> list[tuple[int, Any]]:
+    """The choices worth trying, with their index: an indicator accepts an interval of numbers, so of the
+    numbers the smallest, the largest and a fractional one; every distinct other value. Thousands of
+    choices must not mean thousands of trial resolutions."""
+    numbers = [(i, c) for i, c in enumerate(choices)
+               if isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c)]
+    picked: set[tuple[int, Any]] = set()
+    if numbers:
+        picked |= {min(numbers, key=lambda ic: ic[1]), max(numbers, key=lambda ic: ic[1])}
+        picked |= set([(i, c) for i, c in numbers if float(c) != int(c)][:1])
+    numeric = {i for i, _ in numbers}
+    others: dict[str, int] = {}  # first index of each distinct non-number (a string, a bool, NaN)
+    for i, c in enumerate(choices):
+        if i not in numeric:
+            others.setdefault(repr(c), i)
+    return sorted(picked | {(i, choices[i]) for i in others.values()}, key=lambda ic: ic[0])
+
+
 def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], conditions: list[tuple[str, ast.Cond]],
                         doc: Document, out: Collector) -> None:
     """A range whose ends an indicator rejects would crash optimization trials: catch it now."""
@@ -243,12 +261,12 @@ def _check_param_bounds(strategy_tf: str, params: dict[str, ParamDef], condition
     users = _leaves_using(conditions)
     for name, p in params.items():
         if p.kind in ("int", "float"):
-            values, what = (p.low, p.high), "range of '${}' includes"
+            probes: list[tuple[int, Any]] = [(0, p.low), (1, p.high)]
+            what = "range of '${}' includes"
         elif p.kind == "choice":
-            values, what = p.choices, "choices of '${}' include"
+            probes, what = _choice_probes(p.choices), "choices of '${}' include"
         else:
             continue
-        probes = list(enumerate(values))
         if p.kind == "float":  # a float range must also suit an argument that takes whole numbers
             probes.append((-1, p.low + (p.high - p.low) * 0.37 + 1e-3))  # type: ignore[operator]
         for index, bound in probes:

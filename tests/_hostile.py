@@ -118,5 +118,7 @@ def cases() -> Iterator[Case]:
     yield Case("params_850_each_misspelt", "C004", lambda: _params_and_uses("q"))
     yield Case("params_850_each_used", None, lambda: _params_and_uses("p"))
     yield Case("deployment_listing_one_strategy_800_times", None, _deployment_refs)
+    yield Case("choices_10000", None, lambda: _strategy(
+        "['rsi($n)', '<', 30]", "  params:\n    n: {default: 14, choice: [" + ", ".join(map(str, range(14, 10_014))) + "]}\n"))
     yield Case("unicode_controls_in_keys", "S001",
                lambda: _strategy("['close', '>', 1]", "  \u202eparams\u200b: {}\n"))

@@ -49,6 +49,8 @@ COMMANDS: dict[str, LazyCommand] = {
                           "Write a stored study's best values into a strategy."),
     "apply": LazyCommand("engine.cli.apply_cmds:apply_cmd",
                          "Run a backtest or optimize deployment (PATH or -f FILE)."),
+    "exchange-sim": LazyCommand("engine.cli.sim_cmds:exchange_sim",
+                                "Serve a Binance-compatible spot API on 127.0.0.1 (candles, orders, faults)."),
 }
 
 

@@ -1,0 +1,133 @@
+"""The candle clock: which candles are closed, which one is open, and the price now.
+
+The simulator plays stored (or synthetic) candles of one timeframe. Its clock
+`now` is the OPEN time of the current, still open candle: every candle with an
+open time before `now` is closed and public; the open candle shows only its
+open price (open = high = low = close, volume 0), because its future must
+not leak. The price now is that open. `advance(1)` closes the open candle:
+its high/low is what resting orders are matched against (engine/sim/book.py),
+and the next candle opens.
+
+Symbols share the clock; a symbol without a candle at `now` (a gap) keeps the
+close of its last closed candle as its price.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from compiler.timeframes import timeframe_ms
+from engine.data.candles import Candles
+from engine.sim.errors import SimConfigError
+
+__all__ = ["Bar", "Market", "exchange_symbol"]
+
+DEFAULT_HISTORY = 1000   # candles already closed when the clock starts (when the data has them)
+
+
+def exchange_symbol(symbol: str) -> str:
+    """'BTC/USDT' -> 'BTCUSDT', Binance's spelling."""
+    return symbol.replace("/", "")
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One candle as the matcher sees it (floats from the data layer)."""
+
+    time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class Market:
+    """Candles of several symbols at one timeframe and a clock over them."""
+
+    def __init__(self, candles: list[Candles], start: int | None = None) -> None:
+        if not candles:
+            raise SimConfigError("the simulator needs candles of at least one symbol",
+                                 location="--data", hint="pass a candle store or file with --data")
+        timeframes = sorted({c.timeframe for c in candles})
+        if len(timeframes) != 1:
+            raise SimConfigError(f"candles of one timeframe are needed, were {', '.join(timeframes)}",
+                                 location="--timeframe", hint="choose one timeframe with --timeframe")
+        empty = [c.symbol for c in candles if len(c) == 0]
+        if empty:
+            raise SimConfigError(f"no candles for {', '.join(empty)}", location="--data",
+                                 hint="download or import candles with `superbot data`")
+        self.timeframe = timeframes[0]
+        self.step = timeframe_ms(self.timeframe)
+        self.candles = {exchange_symbol(c.symbol): c for c in candles}
+        self.pairs = {exchange_symbol(c.symbol): tuple(c.symbol.split("/", 1)) for c in candles}
+        self.first = min(int(c.time[0]) for c in candles)
+        self.last = max(int(c.time[-1]) for c in candles)
+        if start is None:
+            longest = max(candles, key=len)
+            start = int(longest.time[min(DEFAULT_HISTORY, len(longest) - 1)])
+        if not self.first <= start <= self.last:
+            raise SimConfigError(f"the start {start} is outside the data ({self.first}..{self.last})",
+                                 location="--start", hint="choose a start time inside the candles")
+        self.now = start - (start - self.first) % self.step
+
+    @property
+    def finished(self) -> bool:
+        """The open candle is the last one: nothing more to play."""
+        return self.now >= self.last
+
+    def _index(self, symbol: str) -> int:
+        """Number of closed candles of `symbol` (= index of the open one, if it exists)."""
+        return int(np.searchsorted(self.candles[symbol].time, self.now, side="left"))
+
+    def price(self, symbol: str) -> Decimal:
+        """The price now: the open of the open candle, else the last close."""
+        c = self.candles[symbol]
+        i = self._index(symbol)
+        value = c.open[i] if i < len(c) and int(c.time[i]) == self.now else c.close[max(i - 1, 0)]
+        return Decimal(repr(float(value)))
+
+    def closed(self, symbol: str, start: int | None, end: int | None, limit: int) -> list[Bar]:
+        """Closed candles with open time in [start, end], at most `limit`: the first ones
+        after `start` if given, else the last ones up to `end` (Binance's klines rule)."""
+        c = self.candles[symbol]
+        hi = self._index(symbol)
+        if end is not None:
+            hi = min(hi, int(np.searchsorted(c.time, end, side="right")))
+        lo = 0 if start is None else int(np.searchsorted(c.time, start, side="left"))
+        if start is None:
+            lo = max(lo, hi - limit)
+        hi = min(hi, lo + limit)
+        return [self._bar(c, i) for i in range(lo, hi)]
+
+    def open_bar(self, symbol: str) -> Bar | None:
+        """The candle that is open now, showing only its open price."""
+        c = self.candles[symbol]
+        i = self._index(symbol)
+        if i >= len(c) or int(c.time[i]) != self.now:
+            return None
+        o = float(c.open[i])
+        return Bar(self.now, o, o, o, o, 0.0)
+
+    def last_closed(self, symbol: str, count: int) -> list[Bar]:
+        """The last `count` closed candles (for the 24h ticker)."""
+        return self.closed(symbol, None, None, count)
+
+    def tick(self) -> dict[str, Bar]:
+        """Close the open candle: move the clock one step; returns the candles that closed."""
+        if self.finished:
+            return {}
+        out: dict[str, Bar] = {}
+        for symbol, c in self.candles.items():
+            i = self._index(symbol)
+            if i < len(c) and int(c.time[i]) == self.now:
+                out[symbol] = self._bar(c, i)
+        self.now += self.step
+        return out
+
+    @staticmethod
+    def _bar(c: Candles, i: int) -> Bar:
+        return Bar(int(c.time[i]), float(c.open[i]), float(c.high[i]), float(c.low[i]),
+                   float(c.close[i]), float(c.volume[i]))

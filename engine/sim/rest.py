@@ -160,9 +160,11 @@ def klines(s: SimState, p: Params) -> Any:
     start, end = _int(p, "startTime"), _int(p, "endTime")
     bars = s.market.closed(symbol, start, end, limit)
     live = s.market.open_bar(symbol)
-    if (live is not None and len(bars) < limit and (end is None or end >= live.time)
-            and (start is None or start <= live.time)):
-        bars.append(live)
+    if live is not None and (end is None or end >= live.time):
+        if start is None:       # the latest `limit` candles, the open one last (as Binance)
+            bars = [*bars[max(0, len(bars) - limit + 1):], live] if limit > 1 else [live]
+        elif len(bars) < limit:
+            bars.append(live)
     return [kline_json(b, s.market.step) for b in bars]
 
 

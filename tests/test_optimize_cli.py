@@ -21,6 +21,7 @@ from engine.kernel.trades import SimResult
 from engine.optimize.objective import VALUE_CAP, ObjectiveError, make_objective, metric_names
 from engine.optimize.report import apply_command, format_param, group_trials
 from engine.optimize.run import OptimizeOptions, optimize
+from engine.optimize.storage import journal_path
 
 STAGED = """
 apiVersion: superbot/v1
@@ -151,6 +152,7 @@ def test_params_apply_of_an_unknown_study_suggests_the_closest(files: tuple[Path
     err = capsys.readouterr().err
     assert "no study named 'momentum.rsk'" in err
     assert "did you mean 'momentum.risk'?" in err
+    assert not journal_path("momentum.rsk").exists()  # looking a study up creates no file
 
 
 def test_params_apply_without_a_terminal_needs_yes(files: tuple[Path, Path],

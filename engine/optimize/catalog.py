@@ -80,10 +80,14 @@ def list_studies(url: str | None = None) -> list[StoredStudy]:
 
 
 def find_study(name: str, url: str | None = None) -> optuna.Study:
-    """The study called `name`; a `StudyNotFoundError` naming the closest stored names otherwise."""
-    storages = [open_storage(url)] if url is not None else [open_storage(None, name)]
-    if url is None and journal_path(None).exists():
-        storages.append(open_storage(None))  # studies written by older versions
+    """The study called `name`; a `StudyNotFoundError` naming the closest stored names otherwise.
+
+    Locally: the study's own journal, then the single file older versions wrote.
+    """
+    if url is not None:
+        storages = [open_storage(url)]
+    else:  # only existing files: opening a journal creates it
+        storages = [open_storage(None, n) for n in (name, None) if journal_path(n).exists()]
     for storage in storages:
         try:
             return optuna.load_study(study_name=name, storage=storage)

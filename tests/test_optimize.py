@@ -73,6 +73,19 @@ def test_optimizer_finds_the_planted_optimum_within_few_trials() -> None:
     assert result.best_value is not None and result.best_value > 0
 
 
+@pytest.mark.parametrize("sampler", ["tpe", "random", "grid"])
+def test_same_seed_gives_the_same_study(sampler: str) -> None:
+    session = _session(STAGED, random_candles(2000, "5m", seed=26))
+
+    def run() -> list[tuple[dict[str, object], float | None]]:
+        options = OptimizeOptions(objective=make_objective("profit"), trials=12, sampler=sampler, seed=5,
+                                  stages="exit")
+        return [(t["params"], t["value"]) for t in optimize(session, options).stages[0].trials]
+
+    first, second = run(), run()
+    assert first == second and len(first) == 12
+
+
 def test_grid_sampler_visits_every_point_once() -> None:
     session = _session(PLANTED, _planted_market())
     result = optimize(session, OptimizeOptions(objective=make_objective("profit"), trials=100, sampler="grid"))
@@ -235,7 +248,7 @@ def test_named_objectives_equal_the_full_metrics(name: str) -> None:
     assert make_objective(name)(result) == pytest.approx(full[key], rel=1e-9)
 
 
-def test_jobs_run_forked_workers_on_the_shared_local_journal() -> None:
+def test_jobs_run_worker_processes_on_the_shared_local_journal() -> None:
     session = _session(PLANTED, _planted_market())
     options = OptimizeOptions(objective=make_objective("profit"), trials=11, sampler="grid", jobs=2,
                               study="jobs-test")

@@ -91,9 +91,11 @@ def announce_compile(stream: TextIO | None = None) -> bool:
     `simulate` and `Stepper` call it; a command may call it earlier (before a progress bar).
     """
     global _announced
-    if _announced or kernel_compiled():
+    if _announced:   # said it, or found the kernel compiled: never look again (an optimizer calls often)
         return False
     _announced = True
+    if kernel_compiled():
+        return False
     where = os.environ.get("NUMBA_CACHE_DIR") or str(_SOURCE_DIR / "__pycache__")
     print(COMPILE_MESSAGE.format(where=where), file=stream or sys.stderr, flush=True)
     return True

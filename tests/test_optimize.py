@@ -238,7 +238,8 @@ def test_apply_without_a_terminal_and_without_yes_is_a_usage_error(tmp_path: Pat
     assert target.read_text() == before
 
 
-@pytest.mark.parametrize("name", ["sharpe", "sortino", "calmar", "profit", "profit_factor", "expectancy"])
+@pytest.mark.parametrize("name", ["sharpe", "sortino", "calmar", "profit", "annualized_return", "profit_factor",
+                                  "expectancy"])
 def test_named_objectives_equal_the_full_metrics(name: str) -> None:
     from engine.metrics import compute_metrics
     session = _session(STAGED, random_candles(3000, "5m", seed=23))

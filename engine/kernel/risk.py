@@ -23,8 +23,9 @@ Per bar, three hooks in `_step.step_bars`:
 State is one float array `RS` (layout below), the programs one array `RP`
 [n_rules, RP_OPS + 2 * longest program], the events `EV` [capacity, N_EV].
 With no rule the kernel never calls into this module and keeps its fast paths.
-numba caches `step_bars` with this module's code compiled in: after changing
-this file, touch `_step.py` so the cache is refreshed.
+These functions have no numba cache of their own: they are compiled into
+`step_bars`, the kernel's one cached entry point (see `_step.py`), so after
+changing this file, touch `_step.py` so numba's cache is refreshed.
 """
 from __future__ import annotations
 
@@ -138,14 +139,14 @@ def events_from_rows(rows: np.ndarray, policy: RiskPolicy) -> tuple[RiskEvent, .
 
 # --- compiled ---------------------------------------------------------------------
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def risk_blocks_entries(RS, i, t):
     """True when the rules forbid entries on bar i (open time t)."""
     return (RS[RS_HALT] > 0.0 or RS[RS_CLOSING] > 0.0 or RS[RS_HOLD] > 0.0
             or t < RS[RS_PAUSE_UNTIL] or RS[RS_NO_ENTRY_I] == i)
 
 
-@njit(cache=True)
+@njit
 def risk_count_losses(RS, tr, n_tr):
     """consecutive_losses over the trade rows closed since the last call, in row order."""
     for k in range(int(RS[RS_SEEN]), n_tr):
@@ -156,7 +157,7 @@ def risk_count_losses(RS, tr, n_tr):
     RS[RS_SEEN] = n_tr
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(error_model="numpy", inline="always")
 def _update_terms(RS, t, eq, n_open, pos):
     """The five portfolio terms at this close, into RS[RS_TERMS:]."""
     if eq > RS[RS_PEAK]:
@@ -177,7 +178,7 @@ def _update_terms(RS, t, eq, n_open, pos):
     RS[RS_TERMS + 4] = RS[RS_LOSSES]                   # consecutive_losses
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(error_model="numpy", inline="always")
 def _run(RP, k, RS, sp0):
     """Rule k's program on the terms in RS; its stack lives in RS from sp0. True/False."""
     sp = sp0
@@ -229,7 +230,7 @@ def _run(RP, k, RS, sp0):
     return RS[sp0] != 0.0 and not math.isnan(RS[sp0])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def risk_after_bar(RP, RS, EV, pos, i, t, tf_ms, eq, n_open):
     """Bar i (open time t) has closed and been marked (equity eq, n_open positions): evaluate
     the rules, take their actions. Trades closed so far must have been counted

@@ -30,9 +30,8 @@ def test_fault_429_answers_retry_after_and_ccxt_raises_ddos_protection():
 
 
 def test_fault_418_is_a_ban_python_binance_sees_code_1003():
-    with sim_server(faults="418:every1") as sim:
-        with pytest.raises(BinanceAPIException) as info:
-            binance_client(sim.url).get_server_time()
+    with sim_server(faults="418:every1") as sim, pytest.raises(BinanceAPIException) as info:
+        binance_client(sim.url).get_server_time()
     assert (info.value.status_code, info.value.code) == (418, -1003)
 
 

@@ -103,15 +103,15 @@ def _symbols(s: SimState, p: Params) -> list[str]:
 
 
 # ---- market data ----------------------------------------------------------------------------
-def ping(s: SimState, p: Params) -> Any:
+def _ping(s: SimState, p: Params) -> Any:
     return {}
 
 
-def server_time(s: SimState, p: Params) -> Any:
+def _server_time(s: SimState, p: Params) -> Any:
     return {"serverTime": s.wall_ms()}
 
 
-def exchange_info(s: SimState, p: Params) -> Any:
+def _exchange_info(s: SimState, p: Params) -> Any:
     out = []
     for symbol in _symbols(s, p):
         base, quote = s.market.pairs[symbol]
@@ -143,13 +143,13 @@ def exchange_info(s: SimState, p: Params) -> Any:
             "exchangeFilters": [], "symbols": out}
 
 
-def futures_info(s: SimState, p: Params) -> Any:
+def _futures_info(s: SimState, p: Params) -> Any:
     """ccxt loads futures markets too: the simulator lists none."""
     return {"timezone": "UTC", "serverTime": s.wall_ms(), "rateLimits": [], "exchangeFilters": [],
             "assets": [], "symbols": []}
 
 
-def klines(s: SimState, p: Params) -> Any:
+def _klines(s: SimState, p: Params) -> Any:
     symbol = _symbol(s, p)
     interval = _need(p, "interval")
     if interval != s.market.timeframe:
@@ -168,12 +168,12 @@ def klines(s: SimState, p: Params) -> Any:
     return [kline_json(b, s.market.step) for b in bars]
 
 
-def ticker_price(s: SimState, p: Params) -> Any:
+def _ticker_price(s: SimState, p: Params) -> Any:
     rows = [{"symbol": sym, "price": fmt(s.market.price(sym))} for sym in _symbols(s, p)]
     return rows[0] if "symbol" in p else rows
 
 
-def ticker_24hr(s: SimState, p: Params) -> Any:
+def _ticker_24hr(s: SimState, p: Params) -> Any:
     rows = []
     count = max(1, 86_400_000 // s.market.step)
     for sym in _symbols(s, p):
@@ -195,7 +195,7 @@ def ticker_24hr(s: SimState, p: Params) -> Any:
     return rows[0] if "symbol" in p else rows
 
 
-def depth(s: SimState, p: Params) -> Any:
+def _depth(s: SimState, p: Params) -> Any:
     """A synthetic book: `limit` levels each side, one tick apart around the price now."""
     symbol = _symbol(s, p)
     limit = _int(p, "limit") or 100
@@ -210,7 +210,7 @@ def depth(s: SimState, p: Params) -> Any:
 
 
 # ---- trading ----------------------------------------------------------------------------------
-def new_order(s: SimState, p: Params) -> Any:
+def _new_order(s: SimState, p: Params) -> Any:
     symbol = _symbol(s, p)
     order = s.account.place(
         symbol, _need(p, "side"), _need(p, "type"), qty=_decimal(p, "quantity"),
@@ -242,7 +242,7 @@ def _find(s: SimState, p: Params) -> Order:
     return s.account.find(symbol, oid, cid)
 
 
-def get_order(s: SimState, p: Params) -> Any:
+def _get_order(s: SimState, p: Params) -> Any:
     return order_json(_find(s, p))
 
 
@@ -254,7 +254,7 @@ def _cancel_json(o: Order) -> dict[str, Any]:
                                    "timeInForce", "type", "side", "selfTradePreventionMode")}}
 
 
-def cancel_order(s: SimState, p: Params) -> Any:
+def _cancel_order(s: SimState, p: Params) -> Any:
     try:
         order = _find(s, p)
     except ApiError as exc:
@@ -264,7 +264,7 @@ def cancel_order(s: SimState, p: Params) -> Any:
     return _cancel_json(s.account.cancel(order))
 
 
-def cancel_all(s: SimState, p: Params) -> Any:
+def _cancel_all(s: SimState, p: Params) -> Any:
     symbol = _symbol(s, p)
     orders = s.account.open_orders(symbol)
     if not orders:
@@ -272,12 +272,12 @@ def cancel_all(s: SimState, p: Params) -> Any:
     return [_cancel_json(s.account.cancel(o)) for o in orders]
 
 
-def open_orders(s: SimState, p: Params) -> Any:
+def _open_orders(s: SimState, p: Params) -> Any:
     symbol = _symbol(s, p) if "symbol" in p else None
     return [order_json(o) for o in s.account.open_orders(symbol)]
 
 
-def all_orders(s: SimState, p: Params) -> Any:
+def _all_orders(s: SimState, p: Params) -> Any:
     symbol = _symbol(s, p)
     limit = min(_int(p, "limit") or 500, 1000)
     since, until, first = _int(p, "startTime"), _int(p, "endTime"), _int(p, "orderId")
@@ -287,7 +287,7 @@ def all_orders(s: SimState, p: Params) -> Any:
     return [order_json(o) for o in rows[:limit]]
 
 
-def account(s: SimState, p: Params) -> Any:
+def _account(s: SimState, p: Params) -> Any:
     rate = fmt(s.account.commission)
     bps = int(s.account.commission * 10_000)
     return {"makerCommission": bps, "takerCommission": bps, "buyerCommission": 0,
@@ -301,7 +301,7 @@ def account(s: SimState, p: Params) -> Any:
                           "locked": fmt(s.account.balance(a)[1])} for a in s.account.assets()]}
 
 
-def my_trades(s: SimState, p: Params) -> Any:
+def _my_trades(s: SimState, p: Params) -> Any:
     symbol = _symbol(s, p)
     limit = min(_int(p, "limit") or 500, 1000)
     oid, since, from_id = _int(p, "orderId"), _int(p, "startTime"), _int(p, "fromId")
@@ -314,12 +314,12 @@ def my_trades(s: SimState, p: Params) -> Any:
             for t in rows[:limit]]
 
 
-def no_margin(s: SimState, p: Params) -> Any:
+def _no_margin(s: SimState, p: Params) -> Any:
     """ccxt asks for the margin pairs when it has keys: the simulator is spot only."""
     return []
 
 
-def capital_config(s: SimState, p: Params) -> Any:
+def _capital_config(s: SimState, p: Params) -> Any:
     """ccxt's fetchCurrencies asks this when it has keys: one network per asset."""
     rows = []
     for asset in s.account.assets():
@@ -337,24 +337,24 @@ def capital_config(s: SimState, p: Params) -> Any:
 
 
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
-    ("GET", "/api/v3/ping"): Endpoint(ping, 1, False),
-    ("GET", "/api/v3/time"): Endpoint(server_time, 1, False),
-    ("GET", "/api/v3/exchangeInfo"): Endpoint(exchange_info, 20, False),
-    ("GET", "/fapi/v1/exchangeInfo"): Endpoint(futures_info, 1, False),
-    ("GET", "/dapi/v1/exchangeInfo"): Endpoint(futures_info, 1, False),
-    ("GET", "/api/v3/klines"): Endpoint(klines, 2, False),
-    ("GET", "/api/v3/ticker/price"): Endpoint(ticker_price, 2, False),
-    ("GET", "/api/v3/ticker/24hr"): Endpoint(ticker_24hr, 2, False),
-    ("GET", "/api/v3/depth"): Endpoint(depth, 5, False),
-    ("POST", "/api/v3/order"): Endpoint(new_order, 1, True),
-    ("GET", "/api/v3/order"): Endpoint(get_order, 4, True),
-    ("DELETE", "/api/v3/order"): Endpoint(cancel_order, 1, True),
-    ("GET", "/api/v3/openOrders"): Endpoint(open_orders, 6, True),
-    ("DELETE", "/api/v3/openOrders"): Endpoint(cancel_all, 1, True),
-    ("GET", "/api/v3/allOrders"): Endpoint(all_orders, 20, True),
-    ("GET", "/api/v3/account"): Endpoint(account, 20, True),
-    ("GET", "/api/v3/myTrades"): Endpoint(my_trades, 20, True),
-    ("GET", "/sapi/v1/capital/config/getall"): Endpoint(capital_config, 10, True),
-    ("GET", "/sapi/v1/margin/allPairs"): Endpoint(no_margin, 1, False),
-    ("GET", "/sapi/v1/margin/isolated/allPairs"): Endpoint(no_margin, 10, False),
+    ("GET", "/api/v3/ping"): Endpoint(_ping, 1, False),
+    ("GET", "/api/v3/time"): Endpoint(_server_time, 1, False),
+    ("GET", "/api/v3/exchangeInfo"): Endpoint(_exchange_info, 20, False),
+    ("GET", "/fapi/v1/exchangeInfo"): Endpoint(_futures_info, 1, False),
+    ("GET", "/dapi/v1/exchangeInfo"): Endpoint(_futures_info, 1, False),
+    ("GET", "/api/v3/klines"): Endpoint(_klines, 2, False),
+    ("GET", "/api/v3/ticker/price"): Endpoint(_ticker_price, 2, False),
+    ("GET", "/api/v3/ticker/24hr"): Endpoint(_ticker_24hr, 2, False),
+    ("GET", "/api/v3/depth"): Endpoint(_depth, 5, False),
+    ("POST", "/api/v3/order"): Endpoint(_new_order, 1, True),
+    ("GET", "/api/v3/order"): Endpoint(_get_order, 4, True),
+    ("DELETE", "/api/v3/order"): Endpoint(_cancel_order, 1, True),
+    ("GET", "/api/v3/openOrders"): Endpoint(_open_orders, 6, True),
+    ("DELETE", "/api/v3/openOrders"): Endpoint(_cancel_all, 1, True),
+    ("GET", "/api/v3/allOrders"): Endpoint(_all_orders, 20, True),
+    ("GET", "/api/v3/account"): Endpoint(_account, 20, True),
+    ("GET", "/api/v3/myTrades"): Endpoint(_my_trades, 20, True),
+    ("GET", "/sapi/v1/capital/config/getall"): Endpoint(_capital_config, 10, True),
+    ("GET", "/sapi/v1/margin/allPairs"): Endpoint(_no_margin, 1, False),
+    ("GET", "/sapi/v1/margin/isolated/allPairs"): Endpoint(_no_margin, 10, False),
 }

@@ -8,8 +8,10 @@ Method: the package is imported once (import time is `bench_cli.py`'s subject);
 each case is validated RUNS times, interleaved round-robin with the baseline
 (the example strategy `strategies/rsi_mean_reversion.yaml`), so that machine
 load affects both alike; the figure is the median, and `ratio_to_baseline`
-compares medians of the same run. Peak memory is tracemalloc's peak over one
-more call (Python allocations: the YAML nodes, the data, the diagnostics).
+compares medians of the same run. The first run of a case is the cold one
+("did you mean" answers are cached in the process), so `max_s` is the figure
+for a misspelling-heavy file seen once. Peak memory is tracemalloc's peak over
+one more call (Python allocations: the YAML nodes, the data, the diagnostics).
 
     python benchmarks/bench_validate.py [--runs 5]
 """

@@ -50,7 +50,11 @@ def test_bad_parameter_range_is_reported_beside_another_error() -> None:
 
     found = _found(text)
 
-    assert [(c, line, col) for c, line, col, _ in found] == [("C012", 7, 30), ("C001", 9, 44)]
+    assert found == [
+        ("C012", 7, 30, "range of '$len' includes 1, which is invalid: rsi: timeperiod must be between 2 and 100000,"
+                        " was 1"),
+        ("C001", 9, 44, "unknown indicator 'rsii_14'"),
+    ]
 
 
 # --- noise beside the real error ------------------------------------------------------------------

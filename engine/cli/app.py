@@ -50,7 +50,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "apply": LazyCommand("engine.cli.apply_cmds:apply_cmd",
                          "Run a backtest or optimize deployment (PATH or -f FILE)."),
     "exchange-sim": LazyCommand("engine.cli.sim_cmds:exchange_sim",
-                                "Serve a Binance-compatible spot API on 127.0.0.1 (candles, orders, faults)."),
+                                "A Binance-compatible exchange simulator on 127.0.0.1."),
 }
 
 

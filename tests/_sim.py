@@ -1,6 +1,7 @@
 """Shared pieces of the exchange-simulator tests: a seeded market and real clients pointed at it."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlparse
 
@@ -34,6 +35,14 @@ def ccxt_client(url: str, **extra: Any) -> Any:
 def binance_client(url: str, **extra: Any) -> Any:
     """The real python-binance client (no ping at construction) talking to the simulator."""
     from binance.client import Client
-    client = Client(DEFAULT_KEY, DEFAULT_SECRET, ping=False, **extra)
+    # its constructor sets an event loop of its own for its WebSocket API; the REST calls never use
+    # it, so give it one and close it at once, or a later asyncio.run() orphans it (ResourceWarning)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        client = Client(DEFAULT_KEY, DEFAULT_SECRET, ping=False, **extra)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     client.API_URL = url + "/api"
     return client

@@ -209,6 +209,7 @@ class Account:
                       orig_quote=quote_qty)
         self.orders[oid] = order
         if type_ == "MARKET":
+            self._notify(order, None)
             self._fill(order, qty, self._taker_price(side, now_price, rules), maker=False)
             return order
         self._lock(order, order.remaining)
@@ -240,7 +241,6 @@ class Account:
                     order.triggered = True
                     order.working_from = bar.time + self.market.step
                     order.update_time = bar.time + self.market.step
-                    self._notify(order, None)
                 continue
             if bar.time < order.working_from:
                 continue

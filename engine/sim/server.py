@@ -37,8 +37,9 @@ from engine.sim.auth import verify
 from engine.sim.book import Account, SymbolRules
 from engine.sim.errors import ApiError, SimConfigError
 from engine.sim.faults import FaultPlan, parse_faults
-from engine.sim.market import Market
+from engine.sim.market import Bar, Market
 from engine.sim.rest import ENDPOINTS
+from engine.sim.ws import Hub
 
 __all__ = ["DEFAULT_KEY", "DEFAULT_SECRET", "ExchangeSim", "SimState"]
 
@@ -60,6 +61,7 @@ class SimState:
         self.wall_ms = wall_ms
         self.weight_minute = 0
         self.weight = 0
+        self.bar_listeners: list[Callable[[dict[str, Bar]], None]] = []   # the market streams
 
     def partial_split(self) -> int:
         """How many pieces the next order fills in (the partial-fill fault draws here)."""
@@ -74,6 +76,8 @@ class SimState:
                 break
             for symbol, bar in closed.items():
                 self.account.on_bar(symbol, bar)
+            for listener in self.bar_listeners:
+                listener(closed)
             done += 1
         return done
 
@@ -112,12 +116,15 @@ class ExchangeSim:
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
         self._clock_task: asyncio.Task[None] | None = None
+        self._hub: Hub | None = None
 
     # ---- the app ----------------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/sim/advance", self._admin_advance)
         app.router.add_get("/sim/status", self._admin_status)
+        self._hub = Hub(self.state)
+        self._hub.routes(app)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         return app
 
@@ -222,6 +229,8 @@ class ExchangeSim:
         self._stopping.set()
         if self._clock_task is not None:
             self._clock_task.cancel()
+        if self._hub is not None:
+            await self._hub.close()
         await self._runner.cleanup()
 
     @property
@@ -241,9 +250,11 @@ class ExchangeSim:
                 ready.set_exception(exc)
                 return
             ready.set_result(None)
-            loop.run_forever()
-            loop.run_until_complete(self._stop())
-            loop.close()
+            try:
+                loop.run_forever()
+                loop.run_until_complete(self._stop())
+            finally:
+                loop.close()
 
         self._thread = threading.Thread(target=run, name="exchange-sim", daemon=True)
         self._thread.start()

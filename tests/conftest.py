@@ -8,6 +8,11 @@ it would otherwise rebuild on every run) is the user's cache directory unless
 ``HYPOTHESIS_STORAGE_DIRECTORY`` names another. pytest's own cache is off
 through ``-p no:cacheprovider`` in ``pyproject.toml``.
 
+The profile also has no per-example deadline and no too-slow health check:
+both compare wall-clock time with a fixed limit, so they fail on a loaded
+machine (CI shares two cores) while the code is correct. Speed is measured in
+``benchmarks/``, not asserted in tests.
+
 Under ``CI=true`` a skipped test fails: tests that need PostgreSQL, Redis,
 Chromium or ``../shared/data`` skip on a developer's machine without them, but
 CI has them all, so a skip there means a test silently did not run.
@@ -19,12 +24,12 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 __all__: list[str] = []
 
-settings.register_profile("superbot", database=None)
+settings.register_profile("superbot", database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("superbot")
 
 if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):

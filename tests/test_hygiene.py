@@ -1,5 +1,5 @@
 """The suite's own settings hold: a run writes nothing into the checkout, a warning fails a test,
-and under CI=true a skip fails.
+Hypothesis asserts no wall-clock deadline, and under CI=true a skip fails.
 
 Each test runs pytest in a subprocess on a throw-away project made of this
 repository's ``pyproject.toml`` (the pytest configuration), optionally its
@@ -25,6 +25,18 @@ from hypothesis import given, settings, strategies as st
 @given(st.text())
 def test_text_is_text(s):
     assert isinstance(s, str)
+'''
+
+SLOW_PROPERTY_TEST = '''
+import time
+
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=2)
+@given(st.integers())
+def test_slow(n):
+    time.sleep(0.3)  # past Hypothesis's default deadline of 200 ms per example
 '''
 
 WARNING_TEST = '''
@@ -82,6 +94,15 @@ def test_hypothesis_run_writes_into_the_checkout_only_without_conftest(tmp_path:
     new = _files(project) - before
     assert (".hypothesis" in new) is writes, sorted(new)
     assert new == ({p for p in new if p.startswith(".hypothesis")} if writes else set()), sorted(new)
+
+
+@pytest.mark.parametrize(("conftest", "exit_code"), [
+    pytest.param(True, pytest.ExitCode.OK, id="with-our-conftest-a-slow-example-passes"),
+    pytest.param(False, pytest.ExitCode.TESTS_FAILED, id="without-it-the-deadline-fails-it"),
+])
+def test_hypothesis_profile_has_no_wall_clock_deadline(tmp_path: Path, conftest: bool, exit_code: int) -> None:
+    project = _project(tmp_path / "project", SLOW_PROPERTY_TEST, conftest=conftest)
+    assert _pytest(project, tmp_path / "cache") == exit_code
 
 
 def test_pytest_config_turns_a_warning_into_a_failure(tmp_path: Path) -> None:

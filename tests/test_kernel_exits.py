@@ -7,28 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pytest
+from _bars import MIN, run_bars
 
-from engine.kernel import EXIT_REASONS, EndOfDataPrice, KernelConfig, SimResult, simulate
-
-MIN = 60_000
+from engine.kernel import EXIT_REASONS, EndOfDataPrice, SimResult
 
 
 def run(rows: Sequence[tuple[float, float, float, float]], *, el: Sequence[int] = (),
         xl: Sequence[int] = (), es: Sequence[int] = (), xs: Sequence[int] = (),
         **cfg: object) -> SimResult:
-    a = np.array(rows, dtype=float)
-    n = len(a)
-
-    def on(idx: Sequence[int]) -> np.ndarray:
-        return np.isin(np.arange(n), list(idx))
-
-    cfg.setdefault("fee", 0.0)
-    config = KernelConfig(timeframe="1m", **cfg)  # type: ignore[arg-type]
-    sig = {"entry_long": on(el), "exit_long": on(xl), "entry_short": on(es), "exit_short": on(xs)}
-    return simulate(np.arange(n, dtype=np.int64) * MIN, a[:, 0], a[:, 1], a[:, 2], a[:, 3],
-                    sig, config)
+    cfg.setdefault("fee", 0.0)  # prices below are checked on paper without fees
+    return run_bars(rows, el=el, xl=xl, es=es, xs=xs, **cfg)
 
 
 def only(result: SimResult) -> dict[str, object]:

@@ -5,28 +5,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+from _bars import MIN
+from _bars import run_bars as run
 
 from engine.kernel import KernelConfig, SimResult, Sizing, simulate
 from engine.kernel._step import tick_down, tick_round, tick_up
 
-MIN = 60_000
 FLAT = (100.0, 101.0, 99.0, 100.0)
 UP = (110.0, 111.0, 109.0, 110.0)
-
-
-def run(rows: Sequence[tuple[float, float, float, float]], *, el: Sequence[int] = (),
-        xl: Sequence[int] = (), es: Sequence[int] = (), xs: Sequence[int] = (),
-        **cfg: object) -> SimResult:
-    a = np.array(rows, dtype=float)
-    n = len(a)
-
-    def on(idx: Sequence[int]) -> np.ndarray:
-        return np.isin(np.arange(n), list(idx))
-
-    config = KernelConfig(timeframe="1m", **cfg)  # type: ignore[arg-type]
-    sig = {"entry_long": on(el), "exit_long": on(xl), "entry_short": on(es), "exit_short": on(xs)}
-    return simulate(np.arange(n, dtype=np.int64) * MIN, a[:, 0], a[:, 1], a[:, 2], a[:, 3],
-                    sig, config)
 
 
 def test_fees_are_charged_on_entry_and_exit_notional() -> None:

@@ -68,15 +68,15 @@ class Market:
         if start is None:
             longest = max(candles, key=len)
             start = int(longest.time[min(DEFAULT_HISTORY, len(longest) - 1)])
-        if not self.first <= start <= self.last:
+        if not self.first <= start <= self.last + self.step:
             raise SimConfigError(f"the start {start} is outside the data ({self.first}..{self.last})",
                                  location="--start", hint="choose a start time inside the candles")
         self.now = start - (start - self.first) % self.step
 
     @property
     def finished(self) -> bool:
-        """The open candle is the last one: nothing more to play."""
-        return self.now >= self.last
+        """The last candle has closed: nothing more to play."""
+        return self.now > self.last
 
     def _index(self, symbol: str) -> int:
         """Number of closed candles of `symbol` (= index of the open one, if it exists)."""

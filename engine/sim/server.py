@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Self, TypeVar
 from urllib.parse import parse_qsl
@@ -41,12 +42,25 @@ from engine.sim.market import Bar, Market
 from engine.sim.rest import ENDPOINTS
 from engine.sim.ws import Hub
 
-__all__ = ["DEFAULT_KEY", "DEFAULT_SECRET", "ExchangeSim", "SimState"]
+__all__ = ["DEFAULT_KEY", "DEFAULT_SECRET", "ExchangeSim", "Intercept", "Request", "SimState"]
 
 DEFAULT_KEY = "sim-key"
 DEFAULT_SECRET = "sim-secret"
 PARTIAL_PIECES = 3
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API request as it arrived (tests read them: what a client asked, and when)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    at: float          # time.monotonic() on arrival
+
+
+Intercept = Callable[[Request], tuple[int, str] | None]
 
 
 class SimState:
@@ -94,7 +108,8 @@ class ExchangeSim:
                  speed: float | str | None = None, keys: dict[str, str] | None = None,
                  balances: dict[str, str] | None = None, commission: str = "0.001",
                  slippage: str = "0", rules: SymbolRules | None = None, hold: float = 30.0,
-                 retry_after: int = 1, wall_ms: Callable[[], int] | None = None) -> None:
+                 retry_after: int = 1, wall_ms: Callable[[], int] | None = None,
+                 intercept: Intercept | None = None) -> None:
         if (isinstance(speed, str) and speed != "max") or (isinstance(speed, float | int) and speed <= 0):
             raise SimConfigError(f"speed {speed!r} is not a positive number of candles per second",
                                  location="--speed", hint="write e.g. 10, 0.5 or max")
@@ -110,7 +125,8 @@ class ExchangeSim:
         self.speed = speed
         self.hold = hold
         self.retry_after = retry_after
-        self.requests: list[tuple[str, str]] = []   # (method, path) of each API request, in order
+        self.requests: list[Request] = []   # every API request, in order
+        self.intercept = intercept          # a test may answer a request itself: (status, HTML body)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -162,18 +178,22 @@ class ExchangeSim:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         endpoint = ENDPOINTS.get((request.method, path))
-        self.requests.append((request.method, path))
-        if endpoint is None:
-            return _json(404, {"code": -1100, "msg": f"no endpoint {request.method} {path}"}, {})
-        headers = self._headers(endpoint.weight)
-        refused = self._refusal(endpoint.signed)
-        if refused is not None:
-            status, err = refused
-            return _json(status, {"code": err.code, "msg": err.msg}, {**headers, **err.headers})
         raw_query = request.raw_path.partition("?")[2]
         body = await request.text() if request.can_read_body else ""
         params = dict(parse_qsl(raw_query, keep_blank_values=True))
         params.update(parse_qsl(body, keep_blank_values=True))
+        seen = Request(request.method, path, params, time.monotonic())
+        self.requests.append(seen)
+        if endpoint is None:
+            return _json(404, {"code": -1100, "msg": f"no endpoint {request.method} {path}"}, {})
+        headers = self._headers(endpoint.weight)
+        answer = self.intercept(seen) if self.intercept is not None else None
+        if answer is not None:
+            return web.Response(status=answer[0], text=answer[1], content_type="text/html", headers=headers)
+        refused = self._refusal(endpoint.signed)
+        if refused is not None:
+            status, err = refused
+            return _json(status, {"code": err.code, "msg": err.msg}, {**headers, **err.headers})
         try:
             if endpoint.signed:
                 verify(self.state.keys, request.headers.get("X-MBX-APIKEY"), params, raw_query, body,

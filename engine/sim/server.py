@@ -224,7 +224,14 @@ class ExchangeSim:
     def _status(self, **extra: Any) -> dict[str, Any]:
         m = self.state.market
         return {"now": m.now, "timeframe": m.timeframe, "finished": m.finished,
-                "faults": self.state.faults.struck, **extra}
+                "faults": self.state.faults.struck, "subscribers": self.subscribers(), **extra}
+
+    def subscribers(self) -> dict[str, int]:
+        """Open WebSocket subscriptions: market-stream names and user data streams (tests wait on it)."""
+        hub = self._hub
+        if hub is None:
+            return {"streams": 0, "users": 0}
+        return {"streams": sum(len(names) for _, names in hub.streams.values()), "users": len(hub.users)}
 
     async def _clock(self) -> None:
         """Play candles at `speed` per second ("max": one per loop turn) until the data ends."""

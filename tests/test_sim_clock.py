@@ -1,0 +1,105 @@
+"""The candle clock: what is closed, what is open, gaps, the self-running clock and seeded faults end to end."""
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from _sim import T0, make_market, sim_server
+
+from dsl.errors import UsageError
+from engine.data.candles import Candles
+from engine.data.synth import synth_candles
+from engine.sim import ExchangeSim, Market
+
+MIN = 60_000
+
+
+def _with_gap(n: int, gap: range) -> Candles:
+    c = synth_candles("BTC/USDT", "1m", days=n / 1440, seed=2, start=T0)
+    keep = np.array([i not in gap for i in range(len(c))])
+    return Candles(c.symbol, c.timeframe, c.time[keep], c.open[keep], c.high[keep], c.low[keep],
+                   c.close[keep], c.volume[keep])
+
+
+def test_market_open_candle_shows_only_its_open_and_the_price_is_that_open():
+    m = make_market()
+    c = m.candles["BTCUSDT"]
+    bar = m.open_bar("BTCUSDT")
+    assert bar is not None
+    assert (bar.time, bar.high, bar.low, bar.close, bar.volume) == (m.now, bar.open, bar.open, bar.open, 0.0)
+    assert float(m.price("BTCUSDT")) == c.open[1000] == bar.open
+
+
+def test_market_closed_candles_stop_before_now_whatever_the_end_asked():
+    m = make_market()
+    rows = m.closed("BTCUSDT", None, m.now + 100 * MIN, 1000)
+    assert (len(rows), rows[-1].time) == (1000, m.now - MIN)
+
+
+def test_market_price_in_a_gap_is_the_last_close():
+    c = _with_gap(100, range(50, 60))
+    m = Market([c], start=T0 + 55 * MIN)
+    assert m.open_bar("BTCUSDT") is None
+    assert float(m.price("BTCUSDT")) == c.close[49]
+
+
+def test_market_tick_in_a_gap_closes_nothing_for_that_symbol_but_moves_the_clock():
+    m = Market([_with_gap(100, range(50, 60))], start=T0 + 55 * MIN)
+    assert (m.tick(), m.now) == ({}, T0 + 56 * MIN)
+
+
+@pytest.mark.parametrize(("candles", "start", "text"), [
+    pytest.param([], None, "the simulator needs candles of at least one symbol", id="none"),
+    pytest.param([synth_candles("BTC/USDT", "1m", 1, 1, T0), synth_candles("ETH/USDT", "5m", 1, 1, T0)],
+                 None, "candles of one timeframe are needed, were 1m, 5m", id="timeframes"),
+    pytest.param([synth_candles("BTC/USDT", "1m", 1, 1, T0)], T0 - MIN, "is outside the data", id="start"),
+])
+def test_market_bad_settings_are_usage_errors(candles, start, text):
+    with pytest.raises(UsageError, match=text):
+        Market(candles, start=start)
+
+
+def test_sim_speed_max_plays_to_the_end_by_itself():
+    with ExchangeSim(Market([synth_candles("BTC/USDT", "1m", 0.2, 3, T0)], start=T0), speed="max") as sim:
+        deadline = time.monotonic() + 20
+        while not sim.call(lambda: sim.state.market.finished):
+            assert time.monotonic() < deadline, "the clock did not reach the end within 20 s"
+            time.sleep(0.01)
+        assert sim.call(lambda: sim.state.market.now) == T0 + 288 * MIN
+
+
+def test_sim_without_speed_moves_only_on_advance():
+    with sim_server() as sim:
+        before = sim.call(lambda: sim.state.market.now)
+        urllib.request.urlopen(sim.url + "/api/v3/ping", timeout=5).close()
+        assert sim.call(lambda: sim.state.market.now) == before
+        assert sim.advance(2) == 2
+        assert sim.call(lambda: sim.state.market.now) == before + 2 * MIN
+
+
+@pytest.mark.parametrize("speed", [0, -1, "fast"])
+def test_sim_bad_speed_is_refused(speed):
+    with pytest.raises(UsageError, match="is not a positive number of candles per second"):
+        ExchangeSim(make_market(), speed=speed)
+
+
+def _statuses(seed: int) -> list[int]:
+    out = []
+    with sim_server(faults="429:0.3,5xx:0.2,418:0.05", seed=seed) as sim:
+        for _ in range(40):
+            try:
+                with urllib.request.urlopen(sim.url + "/api/v3/time", timeout=5) as resp:
+                    out.append(resp.status)
+            except urllib.error.HTTPError as err:
+                out.append(err.code)
+    return out
+
+
+def test_sim_same_seed_same_requests_give_the_same_faults():
+    first = _statuses(5)
+    assert first == _statuses(5)
+    assert first != _statuses(6)
+    assert {200, 429} <= set(first)

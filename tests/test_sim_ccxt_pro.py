@@ -86,3 +86,16 @@ def test_ccxt_pro_watch_orders_sees_a_resting_limit_fill(sim):
     (placed, first), last = asyncio.run(go())
     assert first == [(placed["id"], "open")]
     assert (last["id"], last["status"], last["filled"], last["average"]) == (placed["id"], "closed", 0.01, target)
+
+
+def test_ccxt_pro_disconnect_fault_raises_network_error():
+    async def go(sim: ExchangeSim) -> None:
+        ex = _client(sim)
+        try:
+            await ex.load_markets()
+            await asyncio.wait_for(ex.watch_ohlcv("BTC/USDT", "1m"), TIMEOUT)
+        finally:
+            await ex.close()
+
+    with sim_server(faults="disconnect:every1") as server, pytest.raises(ccxt.NetworkError, match="1006"):
+        asyncio.run(go(server))

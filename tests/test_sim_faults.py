@@ -128,3 +128,12 @@ def test_fault_bad_spec_is_a_usage_error_naming_the_option(text, message, hint):
         parse_faults(text)
     assert (str(info.value), info.value.location) == (message, "--faults")
     assert hint in (info.value.hint or "")
+
+
+def test_fault_timeout_after_accept_python_binance_times_out_and_finds_the_order():
+    import requests
+    with sim_server(faults="timeout_after_accept:every1") as sim:
+        client = binance_client(sim.url, requests_params={"timeout": 0.3})
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            client.order_limit_buy(symbol="BTCUSDT", quantity="0.01", price="1000.00", newClientOrderId="t1")
+        assert client.get_order(symbol="BTCUSDT", origClientOrderId="t1")["status"] == "NEW"

@@ -66,7 +66,7 @@ def test_ccxt_pro_watch_orders_sees_a_resting_limit_fill(sim):
     c = m.candles["BTCUSDT"]
     i = int((c.time == m.now).nonzero()[0][0])
     target = round(float(m.price("BTCUSDT")) * 0.999, 2)
-    k = next(k for k in range(i + 1, len(c)) if c.low[k] <= target)
+    k = next(k for k in range(i, len(c)) if c.low[k] <= target)
 
     async def go() -> tuple[Any, Any]:
         ex = _client(sim)

@@ -78,7 +78,7 @@ def test_fault_partial_fill_fills_a_limit_in_three_trades_on_the_candles_that_re
         c = market.candles["BTCUSDT"]
         i = int((c.time == market.now).nonzero()[0][0])
         target = round(float(market.price("BTCUSDT")) * 0.998, 2)
-        reaching = [int(c.time[k]) + 60_000 for k in range(i + 1, len(c)) if c.low[k] <= target][:3]
+        reaching = [int(c.time[k]) + 60_000 for k in range(i, len(c)) if c.low[k] <= target][:3]
         ex = ccxt_client(sim.url)
         ex.load_markets()
         order = ex.create_order("BTC/USDT", "limit", "buy", 0.03, target)

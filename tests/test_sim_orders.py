@@ -40,7 +40,7 @@ def test_order_sell_limit_locks_base_and_pays_the_fee_in_quote(sim, client):
     i = _index(sim)
     c = sim.state.market.candles["BTCUSDT"]
     target = round(float(sim.state.market.price("BTCUSDT")) * 1.001, 2)
-    k = _first_reaching(sim, i + 1, True, target)
+    k = _first_reaching(sim, i, True, target)   # the open candle counts
     order = client.order_limit_sell(symbol="BTCUSDT", quantity="0.5", price=f"{target:.2f}")
     assert _balances(client)["BTC"] == (Decimal("0.5"), Decimal("0.5"))
     sim.advance(k - i)
@@ -151,3 +151,15 @@ def test_order_the_clock_stops_at_the_end_of_the_data(sim):
     closed = sim.advance(10 ** 6)
     assert (m.finished, closed) == (True, (m.last - m.first) // 60_000 + 1 - 1000)
     assert sim.advance(5) == 0
+
+
+def test_order_resting_limit_fills_on_the_candle_open_when_it_was_placed(sim, client):
+    i = _index(sim)
+    c = sim.state.market.candles["BTCUSDT"]
+    target = round(float(c.low[i]) + 0.01, 2)
+    assert target < float(sim.state.market.price("BTCUSDT"))     # resting, not marketable
+    order = client.order_limit_buy(symbol="BTCUSDT", quantity="0.01", price=f"{target:.2f}")
+    assert order["status"] == "NEW"
+    sim.advance(1)
+    [trade] = client.get_my_trades(symbol="BTCUSDT")
+    assert (Decimal(trade["price"]), trade["time"]) == (Decimal(f"{target:.2f}"), int(c.time[i]) + 60_000)

@@ -10,8 +10,10 @@ Rules (docs/exchange-sim.md says the same):
    `slippage` against the taker. A LIMIT priced through the market (a buy at or
    above the price) fills at once at the price now, as a taker; otherwise it
    rests (GTC) or expires (IOC, FOK).
-3. A resting LIMIT fills at its limit price when a later candle reaches it (buy:
-   low <= price; sell: high >= price), in `on_bar`. STOP_LOSS_LIMIT and
+3. A resting LIMIT fills at its limit price when a candle reaches it (buy:
+   low <= price; sell: high >= price), in `on_bar`: the candle that was open
+   when it was placed counts (its range came after the open, where the order
+   was placed), then every later one. STOP_LOSS_LIMIT and
    TAKE_PROFIT_LIMIT wait for their stop price (a stop-loss buy triggers when
    high >= stop, a sell when low <= stop; take-profit the other way round),
    then rest as LIMIT orders from the NEXT candle on (the path inside a candle
@@ -205,7 +207,7 @@ class Account:
                       time_in_force or ("" if type_ == "MARKET" else "GTC"),
                       price if type_ != "MARKET" and price is not None else ZERO,
                       stop_price or ZERO, qty, self.market.now, update_time=self.market.now,
-                      working_from=self.market.now + self.market.step, split=max(split, 1),
+                      working_from=self.market.now, split=max(split, 1),
                       orig_quote=quote_qty)
         self.orders[oid] = order
         if type_ == "MARKET":
@@ -234,8 +236,6 @@ class Account:
         """Match the open orders of `symbol` against a candle that just closed (rule 3)."""
         high, low = Decimal(repr(bar.high)), Decimal(repr(bar.low))
         for order in self.open_orders(symbol):
-            if bar.time < order.working_from - self.market.step:
-                continue
             if not order.is_working:
                 if _triggers(order.type, order.side, order.stop_price, high, low):
                     order.triggered = True

@@ -56,7 +56,7 @@ class ExchangeSim:
 
     @property
     def requests(self) -> list[Request]:
-        return self._sim.requests
+        return list(self._sim.requests)
 
     def klines(self) -> list[Request]:
         return [r for r in self._sim.requests if r.path == "/api/v3/klines"]

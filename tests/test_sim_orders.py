@@ -163,3 +163,33 @@ def test_order_resting_limit_fills_on_the_candle_open_when_it_was_placed(sim, cl
     sim.advance(1)
     [trade] = client.get_my_trades(symbol="BTCUSDT")
     assert (Decimal(trade["price"]), trade["time"]) == (Decimal(f"{target:.2f}"), int(c.time[i]) + 60_000)
+
+
+@pytest.mark.parametrize(("params", "name"), [
+    pytest.param({"quantity": "1e999999"}, "quantity", id="exponent"),
+    pytest.param({"quantity": "1" * 21}, "quantity", id="too-many-digits"),
+    pytest.param({"quantity": "-1"}, "quantity", id="negative"),
+    pytest.param({"quantity": "0.01", "price": "NaN"}, "price", id="nan"),
+    pytest.param({"quantity": "0.01", "newClientOrderId": "x" * 37}, "newClientOrderId", id="long-client-id"),
+    pytest.param({"quantity": "0.01", "newClientOrderId": "a~b"}, "newClientOrderId", id="client-id-tilde"),
+])
+def test_order_malformed_parameters_are_1100_naming_the_parameter(client, params, name):
+    args = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": "1000.00",
+            **params}
+    with pytest.raises(BinanceAPIException) as info:
+        client.create_order(**args)
+    assert info.value.code == -1100
+    assert f"parameter '{name}'" in info.value.message
+
+
+def test_order_a_failing_endpoint_answers_1000_and_the_server_keeps_serving(sim, client, monkeypatch):
+    from engine.sim import rest
+
+    def broken(state: object, params: object) -> object:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setitem(rest.ENDPOINTS, ("GET", "/api/v3/ticker/price"), rest.Endpoint(broken, 2, False))
+    with pytest.raises(BinanceAPIException) as info:
+        client.get_symbol_ticker(symbol="BTCUSDT")
+    assert (info.value.status_code, info.value.code) == (500, -1000)
+    assert client.ping() == {}

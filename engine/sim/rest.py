@@ -7,9 +7,10 @@ the function, its request weight and whether it is signed.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from engine.sim.book import Fill, Order, fmt
@@ -23,6 +24,8 @@ __all__ = ["ENDPOINTS", "Endpoint", "fill_json", "kline_json", "order_json"]
 
 Params = dict[str, str]
 MAX_KLINES = 1000
+_DECIMAL = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
+_CLIENT_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
 
 
 @dataclass(frozen=True)
@@ -66,17 +69,14 @@ def _need(p: Params, name: str) -> str:
 
 
 def _decimal(p: Params, name: str) -> Decimal | None:
+    """A decimal parameter in Binance's legal form (so no exponent or length can blow up the maths)."""
     text = p.get(name)
     if text is None:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
+    if not _DECIMAL.fullmatch(text):
         raise ApiError(-1100, f"Illegal characters found in parameter '{name}'; legal range is "
-                              "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.") from None
-    if not value.is_finite():
-        raise ApiError(-1100, f"Illegal characters found in parameter '{name}'.")
-    return value
+                              "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.")
+    return Decimal(text)
 
 
 def _int(p: Params, name: str) -> int | None:
@@ -212,6 +212,10 @@ def _depth(s: SimState, p: Params) -> Any:
 # ---- trading ----------------------------------------------------------------------------------
 def _new_order(s: SimState, p: Params) -> Any:
     symbol = _symbol(s, p)
+    client_id = p.get("newClientOrderId")
+    if client_id is not None and not _CLIENT_ID.fullmatch(client_id):
+        raise ApiError(-1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is "
+                              "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.")
     order = s.account.place(
         symbol, _need(p, "side"), _need(p, "type"), qty=_decimal(p, "quantity"),
         quote_qty=_decimal(p, "quoteOrderQty"), price=_decimal(p, "price"),

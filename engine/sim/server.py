@@ -23,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ from engine.sim.ws import Hub
 
 __all__ = ["DEFAULT_KEY", "DEFAULT_SECRET", "ExchangeSim", "Intercept", "Request", "SimState"]
 
+_log = logging.getLogger(__name__)
 DEFAULT_KEY = "sim-key"
 DEFAULT_SECRET = "sim-secret"
 PARTIAL_PIECES = 3
@@ -109,7 +112,7 @@ class ExchangeSim:
                  balances: dict[str, str] | None = None, commission: str = "0.001",
                  slippage: str = "0", rules: SymbolRules | None = None, hold: float = 30.0,
                  retry_after: int = 1, wall_ms: Callable[[], int] | None = None,
-                 intercept: Intercept | None = None) -> None:
+                 intercept: Intercept | None = None, record: int = 10_000) -> None:
         if (isinstance(speed, str) and speed != "max") or (isinstance(speed, float | int) and speed <= 0):
             raise SimConfigError(f"speed {speed!r} is not a positive number of candles per second",
                                  location="--speed", hint="write e.g. 10, 0.5 or max")
@@ -125,7 +128,7 @@ class ExchangeSim:
         self.speed = speed
         self.hold = hold
         self.retry_after = retry_after
-        self.requests: list[Request] = []   # every API request, in order
+        self.requests: deque[Request] = deque(maxlen=record)   # the last `record` API requests
         self.intercept = intercept          # a test may answer a request itself: (status, HTML body)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -201,6 +204,10 @@ class ExchangeSim:
             result = endpoint.handler(self.state, params)
         except ApiError as err:
             return _json(err.status, {"code": err.code, "msg": err.msg}, headers)
+        except Exception:   # a bug of ours: answer as Binance does, keep serving, log the traceback
+            _log.exception("exchange-sim: %s %s failed", request.method, path)
+            return _json(500, {"code": -1000, "msg": "An unknown error occured while processing the "
+                                                     "request."}, headers)
         f = self.state.faults
         if (request.method, path) == ("POST", "/api/v3/order") and f.strikes("timeout_after_accept"):
             assert self._stopping is not None

@@ -103,3 +103,38 @@ def test_sim_same_seed_same_requests_give_the_same_faults():
     assert first == _statuses(5)
     assert first != _statuses(6)
     assert {200, 429} <= set(first)
+
+
+@pytest.mark.parametrize("interval", ["5m", "15m", "1h"])
+def test_sim_coarse_klines_are_the_resampled_closed_candles_then_the_open_one(interval):
+    from _sim import ccxt_client
+
+    from compiler.resample import resample
+    from compiler.timeframes import timeframe_ms
+
+    size = timeframe_ms(interval)
+    market = make_market(start=T0 + 1007 * MIN)     # inside a 5m, 15m and 1h candle
+    with ExchangeSim(market) as sim:
+        rows = ccxt_client(sim.url).fetch_ohlcv("BTC/USDT", interval, limit=6)
+    c = market.candles["BTCUSDT"]
+    closed = c.between(None, market.now - market.now % size)
+    ref = resample(closed, interval)
+    expect = [[int(ref.time[i]), ref.open[i], ref.high[i], ref.low[i], ref.close[i], pytest.approx(ref.volume[i])]
+              for i in range(len(ref) - 5, len(ref))]
+    assert rows[:5] == expect
+    current = market.now - market.now % size
+    part = c.between(current, market.now)
+    price = float(market.price("BTCUSDT"))
+    assert rows[5] == [current, part.open[0], max(part.high.max(), price), min(part.low.min(), price), price,
+                       pytest.approx(part.volume.sum())]
+
+
+def test_sim_klines_of_a_week_or_a_smaller_interval_are_invalid():
+    import ccxt
+    from _sim import ccxt_client
+
+    with ExchangeSim(Market([synth_candles("BTC/USDT", "5m", 2, 1, T0)])) as sim:
+        ex = ccxt_client(sim.url)
+        for interval in ("1m", "1w"):
+            with pytest.raises(ccxt.BadRequest, match="-1120"):
+                ex.fetch_ohlcv("BTC/USDT", interval)

@@ -111,6 +111,45 @@ class Market:
         o = float(c.open[i])
         return Bar(self.now, o, o, o, o, 0.0)
 
+    def coarse(self, symbol: str, interval: int, start: int | None, end: int | None,
+               limit: int) -> list[Bar]:
+        """Candles of a larger `interval` (a multiple of the step, on UTC epoch boundaries) made
+        of the closed candles, as klines show them: the candle holding `now` last, built from
+        its closed part and the open candle's open (its close is the price now)."""
+        c = self.candles[symbol]
+        current = self.now - self.now % interval
+        last = current if end is None else min(current, end - end % interval)
+        if start is not None:
+            first = start + (-start) % interval
+            last = min(last, first + (limit - 1) * interval)
+        else:
+            first = last - (limit - 1) * interval
+        if last < first:
+            return []
+        lo = int(np.searchsorted(c.time, first, side="left"))
+        hi = min(self._index(symbol), int(np.searchsorted(c.time, last + interval, side="left")))
+        bars: list[Bar] = []
+        if hi > lo:
+            t = c.time[lo:hi]
+            keys = t - t % interval
+            cuts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            highs = np.maximum.reduceat(c.high[lo:hi], cuts)
+            lows = np.minimum.reduceat(c.low[lo:hi], cuts)
+            vols = np.add.reduceat(c.volume[lo:hi], cuts)
+            ends = np.r_[cuts[1:], hi - lo] - 1
+            bars = [Bar(int(keys[a]), float(c.open[lo + a]), float(highs[j]), float(lows[j]),
+                        float(c.close[lo + e]), float(vols[j]))
+                    for j, (a, e) in enumerate(zip(cuts, ends, strict=True))]
+        live = self.open_bar(symbol) if last == current else None
+        if live is not None:
+            if bars and bars[-1].time == current:
+                b = bars[-1]
+                bars[-1] = Bar(b.time, b.open, max(b.high, live.open), min(b.low, live.open), live.open,
+                               b.volume)
+            else:
+                bars.append(Bar(current, live.open, live.open, live.open, live.open, 0.0))
+        return bars
+
     def last_closed(self, symbol: str, count: int) -> list[Bar]:
         """The last `count` closed candles (for the 24h ticker)."""
         return self.closed(symbol, None, None, count)

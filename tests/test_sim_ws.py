@@ -139,3 +139,34 @@ def test_ws_disconnect_fault_cuts_the_stream_after_a_frame():
         frames, last = _run(go())
     assert len(frames) == 2
     assert last in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.ERROR)
+
+
+def test_ws_coarse_kline_stream_closes_its_candle_on_its_boundary():
+    from _sim import T0, make_market
+
+    market = make_market(start=T0 + 1003 * 60_000)     # two minutes before a 5m boundary
+    with ExchangeSim(market) as sim:
+        async def go() -> list[Any]:
+            async with aiohttp.ClientSession() as s, s.ws_connect(sim.url + "/ws/btcusdt@kline_5m") as ws:
+                await asyncio.to_thread(sim.advance, 2)
+                return await _frames(ws, 3)
+
+        first, closed, opened = _run(go())
+    c = market.candles["BTCUSDT"]
+    assert (first["k"]["t"], first["k"]["x"]) == (T0 + 1000 * 60_000, False)
+    assert (closed["k"]["t"], closed["k"]["T"], closed["k"]["x"]) == (T0 + 1000 * 60_000, T0 + 1005 * 60_000 - 1, True)
+    assert float(closed["k"]["h"]) == pytest.approx(c.high[1000:1005].max())
+    assert float(closed["k"]["c"]) == pytest.approx(c.close[1004])
+    assert (opened["k"]["t"], opened["k"]["x"]) == (T0 + 1005 * 60_000, False)
+
+
+@pytest.mark.parametrize("stream", ["dogeusdt@kline_1m", "btcusdt@trade", "btcusdt@kline_1w"])
+def test_ws_subscribe_to_a_stream_not_served_is_an_error(sim, stream):
+    async def go() -> list[Any]:
+        async with aiohttp.ClientSession() as s, s.ws_connect(sim.url + "/ws") as ws:
+            await ws.send_json({"method": "SUBSCRIBE", "params": [stream], "id": 3})
+            return await _frames(ws, 1)
+
+    [answer] = _run(go())
+    assert (answer["id"], answer["error"]["code"]) == (3, 2)
+    assert stream in answer["error"]["msg"]

@@ -22,8 +22,14 @@ from compiler.timeframes import timeframe_ms
 from engine.data.candles import Candles
 from engine.sim.errors import SimConfigError
 
-__all__ = ["Bar", "Market", "exchange_symbol"]
+__all__ = ["INTERVALS", "Bar", "Market", "exchange_symbol"]
 
+# Binance's intervals up to a day (weeks and months do not start on epoch boundaries)
+INTERVALS = {name: n * unit for unit, names in ((60_000, {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30}),
+                                                (3_600_000, {"1h": 1, "2h": 2, "4h": 4, "6h": 6, "8h": 8,
+                                                             "12h": 12}),
+                                                (86_400_000, {"1d": 1}))
+             for name, n in names.items()}
 DEFAULT_HISTORY = 1000   # candles already closed when the clock starts (when the data has them)
 
 
@@ -77,6 +83,11 @@ class Market:
     def finished(self) -> bool:
         """The last candle has closed: nothing more to play."""
         return self.now > self.last
+
+    def interval(self, name: str) -> int | None:
+        """The length in ms of Binance interval `name` if the candles can make it, else None."""
+        size = INTERVALS.get(name)
+        return size if size is not None and size % self.step == 0 else None
 
     def _index(self, symbol: str) -> int:
         """Number of closed candles of `symbol` (= index of the open one, if it exists)."""

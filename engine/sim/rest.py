@@ -24,12 +24,6 @@ __all__ = ["ENDPOINTS", "Endpoint", "fill_json", "kline_json", "order_json"]
 
 Params = dict[str, str]
 MAX_KLINES = 1000
-# Binance's intervals up to a day (weeks and months do not start on epoch boundaries)
-_INTERVALS = {name: n * unit for unit, names in ((60_000, {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30}),
-                                                 (3_600_000, {"1h": 1, "2h": 2, "4h": 4, "6h": 6, "8h": 8,
-                                                              "12h": 12}),
-                                                 (86_400_000, {"1d": 1}))
-              for name, n in names.items()}
 _DECIMAL = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 _CLIENT_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
 
@@ -158,8 +152,8 @@ def _futures_info(s: SimState, p: Params) -> Any:
 def _klines(s: SimState, p: Params) -> Any:
     symbol = _symbol(s, p)
     interval = _need(p, "interval")
-    size = _INTERVALS.get(interval, 0)
-    if size % s.market.step != 0 or size < s.market.step:
+    size = s.market.interval(interval)
+    if size is None:
         raise ApiError(-1120, "Invalid interval.")
     limit = _int(p, "limit") or 500
     if not 1 <= limit <= MAX_KLINES:

@@ -3,9 +3,9 @@
 Market streams (`/ws/<stream>[/<stream>...]` raw frames, `/stream?streams=a/b`
 combined frames `{"stream": name, "data": event}`; both accept
 `{"method": "SUBSCRIBE" | "UNSUBSCRIBE" | "LIST_SUBSCRIPTIONS", "params": [...], "id": n}`).
-The one stream kind is `<symbol>@kline_<interval>` at the candle timeframe:
-when the clock closes a candle, subscribers get it with `"x": true`, then the
-candle that opened, showing its open price only, with `"x": false`.
+The one stream kind is `<symbol>@kline_<interval>` (the intervals klines serve):
+after each clock step, the candle that closed (`"x": true`) if one did, then
+the current one (`"x": false`).
 
 WebSocket API (`/ws-api/v3`): requests `{"id", "method", "params"}`, answers
 `{"id", "status", "result" | "error", "rateLimits"}`. Methods: `ping`, `time`,
@@ -117,19 +117,39 @@ class Hub:
         app.router.add_get("/ws-api/v3", self._api)
 
     # ---- pushing ------------------------------------------------------------------------------
+    def stream_error(self, name: str) -> str | None:
+        """Why `name` is not a stream the simulator serves (None when it is)."""
+        symbol, _, kind = name.partition("@")
+        if symbol.upper() not in self.state.market.candles:
+            return f"Invalid request: unknown symbol in stream '{name}'"
+        if not kind.startswith("kline_") or self.state.market.interval(kind[6:]) is None:
+            return (f"Invalid request: stream '{name}' is not served (only <symbol>@kline_<interval>, "
+                    f"intervals that {self.state.market.timeframe} candles make)")
+        return None
+
     def on_bars(self, closed: dict[str, Bar]) -> None:
+        """After a step: each kline stream gets its candle that closed (if one did), then its open one."""
         m = self.state.market
-        interval = m.timeframe
-        for conn, (combined, names) in self.streams.items():
-            for symbol, bar in closed.items():
-                name = f"{symbol.lower()}@kline_{interval}"
-                if name not in names:
+        frames: dict[str, list[dict[str, Any]]] = {}
+        for names in (names for _, names in self.streams.values()):
+            for name in names - frames.keys():
+                symbol, _, kind = name.partition("@")
+                symbol = symbol.upper()
+                interval = kind[6:]
+                size = m.interval(interval)
+                if symbol not in m.candles or size is None:
                     continue
-                events = [kline_event(symbol, interval, bar, m.step, True)]
-                live = m.open_bar(symbol)
-                if live is not None:
-                    events.append(kline_event(symbol, interval, live, m.step, False))
-                for event in events:
+                current = m.now - m.now % size
+                events = []
+                for bar in m.coarse(symbol, size, None, None, 2):
+                    if bar.time == current:
+                        events.append(kline_event(symbol, interval, bar, size, False))
+                    elif bar.time == current - size and current == m.now:
+                        events.append(kline_event(symbol, interval, bar, size, True))
+                frames[name] = events
+        for conn, (combined, names) in self.streams.items():
+            for name in sorted(names):
+                for event in frames.get(name, []):
                     conn.send({"stream": name, "data": event} if combined else event)
 
     def on_order(self, order: Order, fill: Fill | None) -> None:
@@ -176,7 +196,9 @@ class Hub:
         names = {n for n in given.split("/") if n}
 
         def opened(conn: _Conn) -> None:
-            self.streams[conn] = (combined, names)
+            # a name in the URL that is no stream is ignored, as Binance does: ccxt.pro connects
+            # to `/ws/<n>` (a connection number) and subscribes with SUBSCRIBE messages
+            self.streams[conn] = (combined, {n for n in names if self.stream_error(n) is None})
 
         def handle(conn: _Conn, data: Any) -> None:
             if not isinstance(data, dict) or data.get("method") not in ("SUBSCRIBE", "UNSUBSCRIBE",
@@ -186,6 +208,10 @@ class Hub:
             subscribed = self.streams[conn][1]
             params = [p for p in data.get("params") or [] if isinstance(p, str)]
             if data["method"] == "SUBSCRIBE":
+                errors = [e for e in map(self.stream_error, params) if e is not None]
+                if errors:
+                    conn.send({"error": {"code": 2, "msg": errors[0]}, "id": data.get("id")})
+                    return
                 subscribed.update(params)
             elif data["method"] == "UNSUBSCRIBE":
                 subscribed.difference_update(params)

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def _get(url: str, method: str = "GET") -> dict[str, object]:
 def test_exchange_sim_serves_the_data_and_advances_on_request(store):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "superbot", "exchange-sim", "--data", str(store),
-                             "--speed", "manual", "--start", "2024-01-01 10:00"],
+                             "--speed", "manual", "--start", "2024-01-01 10:00", "--faults", "429:every3",
+                             "--retry-after", "9"],
                             stderr=subprocess.PIPE, text=True, env=env, cwd=Path(__file__).parent.parent)
     try:
         assert proc.stderr is not None
@@ -74,6 +76,9 @@ def test_exchange_sim_serves_the_data_and_advances_on_request(store):
         assert (status["now"], status["closed"]) == (T0 + 603 * 60_000, 3)
         [last] = _get(url + "/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1")   # type: ignore[misc]
         assert last[0] == T0 + 603 * 60_000
+        with pytest.raises(urllib.error.HTTPError) as refused:      # the third API request
+            _get(url + "/api/v3/time")
+        assert (refused.value.code, refused.value.headers["Retry-After"]) == (429, "9")
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -102,3 +107,12 @@ def test_exchange_sim_modules_export_what_they_define(module):
     public = {n for n, v in vars(mod).items() if not n.startswith("_") and getattr(v, "__module__", None) == module
               and callable(v) and not n.isupper()}
     assert public <= set(mod.__all__), public - set(mod.__all__)
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    pytest.param(["--hold", "-1"], "--hold", id="hold"),
+    pytest.param(["--retry-after", "x"], "--retry-after", id="retry-after"),
+])
+def test_exchange_sim_bad_fault_timing_exits_2(store, capsys, args, text):
+    assert main(["exchange-sim", "--data", str(store), *args]) == 2
+    assert text in capsys.readouterr().err

@@ -68,13 +68,18 @@ def _balances(text: str) -> dict[str, str]:
               help="Candles per second, `max`, or `manual` (only POST /sim/advance moves the clock).")
 @click.option("--faults", default="", help="e.g. 429:0.05,5xx:every20,partial_fill (docs/exchange-sim.md).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
+@click.option("--hold", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
+              help="Seconds a timeout_after_accept answer is held back.")
+@click.option("--retry-after", type=click.IntRange(0, 86_400), default=1, show_default=True,
+              help="Retry-After seconds of the 429 and 418 faults.")
 @click.option("--balance", "balance", default=None, help="Start balances, e.g. USDT=10000,BTC=1.")
 @click.option("--commission", default="0.001", show_default=True, help="Fee per fill (fraction).")
 @click.option("--slippage", default="0", show_default=True, help="Market-order slippage (fraction).")
 @click.option("--api-key", default="sim-key", show_default=True, envvar="SUPERBOT_SIM_KEY")
 @click.option("--api-secret", default="sim-secret", show_default=True, envvar="SUPERBOT_SIM_SECRET")
 def exchange_sim(port: int, data: Path | None, symbols: str | None, timeframe: str,
-                 start: str | None, speed: str, faults: str, seed: int, balance: str | None,
+                 start: str | None, speed: str, faults: str, seed: int, hold: float, retry_after: int,
+                 balance: str | None,
                  commission: str, slippage: str, api_key: str, api_secret: str) -> None:
     """Serve a Binance-compatible spot API on 127.0.0.1 that plays candles and matches orders."""
     from compiler.timeframes import TIMEFRAMES
@@ -107,7 +112,7 @@ def exchange_sim(port: int, data: Path | None, symbols: str | None, timeframe: s
     sim = ExchangeSim(market, port=port, seed=seed, faults=faults, speed=clock,
                       keys={api_key: api_secret}, balances=balances,
                       commission=_decimal(commission, "--commission"),
-                      slippage=_decimal(slippage, "--slippage"))
+                      slippage=_decimal(slippage, "--slippage"), hold=hold, retry_after=retry_after)
 
     def ready() -> None:
         click.echo(f"exchange-sim: {', '.join(sorted(market.candles))} {market.timeframe} from "

@@ -32,7 +32,8 @@ def _call(sim: ExchangeSim, method: str, path: str, query: str, *, key: str | No
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+        with err:
+            return err.code, json.loads(err.read())
 
 
 def _signed(query: str, secret: str = DEFAULT_SECRET) -> str:

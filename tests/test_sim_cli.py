@@ -78,6 +78,7 @@ def test_exchange_sim_serves_the_data_and_advances_on_request(store):
         assert last[0] == T0 + 603 * 60_000
         with pytest.raises(urllib.error.HTTPError) as refused:      # the third API request
             _get(url + "/api/v3/time")
+        refused.value.close()
         assert (refused.value.code, refused.value.headers["Retry-After"]) == (429, "9")
     finally:
         proc.send_signal(signal.SIGINT)

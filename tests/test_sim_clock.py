@@ -94,7 +94,8 @@ def _statuses(seed: int) -> list[int]:
                 with urllib.request.urlopen(sim.url + "/api/v3/time", timeout=5) as resp:
                     out.append(resp.status)
             except urllib.error.HTTPError as err:
-                out.append(err.code)
+                with err:
+                    out.append(err.code)
     return out
 
 

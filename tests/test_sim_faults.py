@@ -18,7 +18,8 @@ def _status(url: str) -> tuple[int, dict[str, str]]:
         with urllib.request.urlopen(url, timeout=5) as resp:
             return resp.status, dict(resp.headers)
     except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers)
+        with err:
+            return err.code, dict(err.headers)
 
 
 def test_fault_429_answers_retry_after_and_ccxt_raises_ddos_protection():

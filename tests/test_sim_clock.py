@@ -139,3 +139,16 @@ def test_sim_klines_of_a_week_or_a_smaller_interval_are_invalid():
         for interval in ("1m", "1w"):
             with pytest.raises(ccxt.BadRequest, match="-1120"):
                 ex.fetch_ohlcv("BTC/USDT", interval)
+
+
+def test_sim_start_on_a_port_in_use_raises_and_leaves_nothing_running():
+    import socket
+    import threading
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        sim = ExchangeSim(make_market(), port=taken.getsockname()[1])
+        with pytest.raises(OSError):
+            sim.start()
+    assert not [t for t in threading.enumerate() if t.name == "exchange-sim"]

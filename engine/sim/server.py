@@ -281,6 +281,7 @@ class ExchangeSim:
             try:
                 loop.run_until_complete(self._start())
             except BaseException as exc:  # the caller sees why it did not start
+                loop.close()
                 ready.set_exception(exc)
                 return
             ready.set_result(None)
@@ -292,7 +293,12 @@ class ExchangeSim:
 
         self._thread = threading.Thread(target=run, name="exchange-sim", daemon=True)
         self._thread.start()
-        ready.result(timeout=30)
+        try:
+            ready.result(timeout=30)
+        except BaseException:
+            self._thread.join(timeout=10)
+            self._loop = self._thread = None
+            raise
         return self
 
     def stop(self) -> None:

@@ -152,3 +152,25 @@ def test_sim_start_on_a_port_in_use_raises_and_leaves_nothing_running():
         with pytest.raises(OSError):
             sim.start()
     assert not [t for t in threading.enumerate() if t.name == "exchange-sim"]
+
+
+def test_sim_weight_over_the_limit_is_429_until_the_minute_ends():
+    import ccxt
+    from _sim import ccxt_client
+
+    clock = [T0 + 15_000]                        # 45 s before the minute ends
+    with ExchangeSim(make_market(), weight_limit=45, wall_ms=lambda: clock[0]) as sim:
+        ex = ccxt_client(sim.url, enableRateLimit=False, apiKey="", secret="")   # public calls only
+        ex.load_markets()                        # 20 + 1 + 1 (spot and futures exchangeInfo)
+        ex.fetch_ohlcv("BTC/USDT", "1m", limit=5)   # 2
+        ex.fetch_ticker("BTC/USDT")              # 2: 26
+        ex.fetch_order_book("BTC/USDT", 5)       # 5: 31
+        used = int(ex.last_response_headers["X-MBX-USED-WEIGHT-1M"])
+        with pytest.raises(ccxt.DDoSProtection, match=r"limit of IP\(127\.0\.0\.1\) request weight per minute is 45"):
+            for _ in range(10):
+                ex.fetch_ticker("BTC/USDT")
+        assert ex.last_response_headers["Retry-After"] == "45"
+        clock[0] += 45_000                       # the next minute
+        assert ex.fetch_ticker("BTC/USDT")["last"] > 0
+        assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "2"
+    assert used == 31

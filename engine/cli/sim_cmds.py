@@ -70,6 +70,8 @@ def _balances(text: str) -> dict[str, str]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
 @click.option("--hold", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
               help="Seconds a timeout_after_accept answer is held back.")
+@click.option("--weight-limit", type=click.IntRange(0), default=6000, show_default=True,
+              help="Request weight per minute before a 429 (0: no limit).")
 @click.option("--retry-after", type=click.IntRange(0, 86_400), default=1, show_default=True,
               help="Retry-After seconds of the 429 and 418 faults.")
 @click.option("--balance", "balance", default=None, help="Start balances, e.g. USDT=10000,BTC=1.")
@@ -78,9 +80,9 @@ def _balances(text: str) -> dict[str, str]:
 @click.option("--api-key", default="sim-key", show_default=True, envvar="SUPERBOT_SIM_KEY")
 @click.option("--api-secret", default="sim-secret", show_default=True, envvar="SUPERBOT_SIM_SECRET")
 def exchange_sim(port: int, data: Path | None, symbols: str | None, timeframe: str,
-                 start: str | None, speed: str, faults: str, seed: int, hold: float, retry_after: int,
-                 balance: str | None,
-                 commission: str, slippage: str, api_key: str, api_secret: str) -> None:
+                 start: str | None, speed: str, faults: str, seed: int, hold: float, weight_limit: int,
+                 retry_after: int, balance: str | None, commission: str, slippage: str, api_key: str,
+                 api_secret: str) -> None:
     """Serve a Binance-compatible spot API on 127.0.0.1 that plays candles and matches orders."""
     from compiler.timeframes import TIMEFRAMES
     from engine.data.load import data_source, load_candles
@@ -112,7 +114,8 @@ def exchange_sim(port: int, data: Path | None, symbols: str | None, timeframe: s
     sim = ExchangeSim(market, port=port, seed=seed, faults=faults, speed=clock,
                       keys={api_key: api_secret}, balances=balances,
                       commission=_decimal(commission, "--commission"),
-                      slippage=_decimal(slippage, "--slippage"), hold=hold, retry_after=retry_after)
+                      slippage=_decimal(slippage, "--slippage"), hold=hold, retry_after=retry_after,
+                      weight_limit=weight_limit)
 
     def ready() -> None:
         click.echo(f"exchange-sim: {', '.join(sorted(market.candles))} {market.timeframe} from "

@@ -3,7 +3,9 @@
 A request goes through, in order (`SimServer._handle`):
 
 1. routing (`engine/sim/rest.py:ENDPOINTS`; unknown paths answer 404 -1100),
-   and the request weight, reported in `X-MBX-USED-WEIGHT-1M` (per wall-clock minute);
+   and the request weight, reported in `X-MBX-USED-WEIGHT-1M` (per wall-clock
+   minute); over `weight_limit` a request is refused with 429 -1003 and a
+   `Retry-After` to the next minute, as Binance does;
 2. the faults that refuse a request before it runs (418, 429, 5xx, and 1021
    on signed requests; engine/sim/faults.py), each drawn on every request;
 3. the signature check of signed endpoints (engine/sim/auth.py);
@@ -112,7 +114,8 @@ class ExchangeSim:
                  balances: dict[str, str] | None = None, commission: str = "0.001",
                  slippage: str = "0", rules: SymbolRules | None = None, hold: float = 30.0,
                  retry_after: int = 1, wall_ms: Callable[[], int] | None = None,
-                 intercept: Intercept | None = None, record: int = 10_000) -> None:
+                 intercept: Intercept | None = None, record: int = 10_000,
+                 weight_limit: int = 6000) -> None:
         if (isinstance(speed, str) and speed != "max") or (isinstance(speed, float | int) and speed <= 0):
             raise SimConfigError(f"speed {speed!r} is not a positive number of candles per second",
                                  location="--speed", hint="write e.g. 10, 0.5 or max")
@@ -127,6 +130,7 @@ class ExchangeSim:
         self.port = port
         self.speed = speed
         self.hold = hold
+        self.weight_limit = weight_limit    # request weight per wall-clock minute; 0: no limit
         self.retry_after = retry_after
         self.requests: deque[Request] = deque(maxlen=record)   # the last `record` API requests
         self.intercept = intercept          # a test may answer a request itself: (status, HTML body)
@@ -190,6 +194,12 @@ class ExchangeSim:
         if endpoint is None:
             return _json(404, {"code": -1100, "msg": f"no endpoint {request.method} {path}"}, {})
         headers = self._headers(endpoint.weight)
+        if self.weight_limit and self.state.weight > self.weight_limit:
+            wait = str(60 - self.state.wall_ms() // 1000 % 60)
+            return _json(429, {"code": -1003, "msg": f"Too many requests; current limit of IP(127.0.0.1) "
+                                                     f"request weight per minute is {self.weight_limit}. "
+                                                     "Please use the websocket for live updates to avoid "
+                                                     "bans."}, {**headers, "Retry-After": wait})
         answer = self.intercept(seen) if self.intercept is not None else None
         if answer is not None:
             return web.Response(status=answer[0], text=answer[1], content_type="text/html", headers=headers)

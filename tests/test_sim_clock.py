@@ -174,3 +174,12 @@ def test_sim_weight_over_the_limit_is_429_until_the_minute_ends():
         assert ex.fetch_ticker("BTC/USDT")["last"] > 0
         assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "2"
     assert used == 31
+
+
+def test_sim_speed_moves_the_clock_by_itself():
+    with ExchangeSim(make_market(), speed=200.0) as sim:
+        start = sim.call(lambda: sim.state.market.now)
+        deadline = time.monotonic() + 20
+        while sim.call(lambda: sim.state.market.now) < start + 3 * MIN:
+            assert time.monotonic() < deadline, "the clock did not move 3 candles within 20 s"
+            time.sleep(0.01)

@@ -129,7 +129,7 @@ def test_kernel_entries_use_no_data_after_their_signal_bar(n_sym: int,
 
 @pytest.mark.parametrize("side", [pytest.param("short", id="short"), pytest.param("long", id="long")])
 def test_stepper_and_simulate_mark_one_position_to_the_same_bits(side: str) -> None:
-    """simulate rides the quiet bars of one position in a tight scan (`_step._ride`), the
+    """simulate rides the quiet bars of one position in a tight scan (`_scan.ride`), the
     Stepper marks each bar in full: both give a short's (and a long's) equity bit for bit."""
     n = 600
     time, o, h, lo, c = market(n, 1, seed=7)

@@ -107,6 +107,7 @@ from engine.kernel._layout import (
     T_STAKE,
     T_SYM,
 )
+from engine.kernel._scan import any_entry, mark_last, ride, value
 from engine.kernel.risk import (
     RS_CLOSING,
     RS_NEV,
@@ -114,6 +115,8 @@ from engine.kernel.risk import (
     risk_after_bar,
     risk_blocks_entries,
     risk_count_losses,
+    risk_day_end,
+    risk_settled,
 )
 
 __all__ = [
@@ -436,7 +439,8 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
     False and steps every bar through the full logic; a test proves both agree.
 
     RP/RS/EV: the portfolio risk rules, their state and their events (`engine/kernel/risk.py`);
-    with rules, every bar takes the full path (a rule may fire on any close).
+    the fast paths (`engine/kernel/_scan.py`) keep them: a ride evaluates them on each close,
+    a flat scan stops where a term they read may change.
     """
     n_rows, n = O.shape
     fee = P[P_FEE]
@@ -453,34 +457,37 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
     # with only a stop and exit signals, a bar that touches neither changes nothing but equity
     quiet_rules = fast and n_roi == 0 and not trail and maxhold <= 0.0
     n_rules = RP.shape[0]
-    if n_rules > 0:
-        fast = False
-        quiet_rules = False
+    tf_ms = tf_min * _MINUTE_MS
     r = r0 - 1
     while r + 1 < n_rows:
         r += 1
         if n_tr + (2 * n if finish else n) > tr.shape[0] or RS[RS_NEV] + n_rules > EV.shape[0]:
             return r, n_tr
-        if fast and acct[A_OPEN] == 0.0:
+        if fast and acct[A_OPEN] == 0.0 and (n_rules == 0 or risk_settled(RS, acct[A_CASH], n_tr)):
             # flat until the next entry signal: equity is the cash, nothing else changes
+            # (with rules: nor any term they read, until a new UTC day moves daily_pnl's base)
             cash = acct[A_CASH]
+            day_end = risk_day_end(RS) if n_rules > 0 else math.inf
             q = r
             while q < n_rows:
                 j = q - lag
-                if j >= 0 and _any_entry(EL, ES, j, n):
+                if j >= 0 and any_entry(EL, ES, j, n):
+                    break
+                if n_rules > 0 and time[q] >= day_end:
                     break
                 equity[q] = cash
                 q += 1
             if q > r:
-                _mark_last(r, q, bar0, time, O, C, pos)
+                mark_last(r, q, bar0, time, O, C, pos)
                 acct[A_EQUITY] = cash
                 acct[A_NEXT_BAR] = bar0 + q
                 r = q - 1
                 continue
-        if quiet_rules and n == 1 and pos[0, Q_SIDE] != 0.0 and pos[0, Q_PEND] == 0.0:
-            q = _ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity)
-            if q > r:  # bars r..q-1 touched neither the stop nor an exit signal
-                _mark_last(q - 1, q, bar0, time, O, C, pos)
+        if (quiet_rules and n == 1 and pos[0, Q_SIDE] != 0.0 and pos[0, Q_PEND] == 0.0
+                and (n_rules == 0 or (RS[RS_CLOSING] == 0.0 and RS[RS_SEEN] == n_tr))):
+            q = ride(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV, tf_ms)
+            if q > r:  # bars r..q-1 touched neither the stop nor an exit signal, fired no rule
+                mark_last(q - 1, q, bar0, time, O, C, pos)
                 acct[A_EQUITY] = equity[q - 1]
                 acct[A_NEXT_BAR] = bar0 + q
                 r = q - 1
@@ -558,77 +565,17 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
                 pos[s, Q_LAST_O] = O[r, s]
                 pos[s, Q_LAST_C] = C[r, s]
             if pos[s, Q_SIDE] != 0.0:
-                eq += _value(pos[s, Q_SIDE], pos[s, Q_STAKE], pos[s, Q_AMOUNT], pos[s, Q_LAST_C])
+                eq += value(pos[s, Q_SIDE], pos[s, Q_STAKE], pos[s, Q_AMOUNT], pos[s, Q_LAST_C])
         acct[A_EQUITY] = eq
         acct[A_NEXT_BAR] = i + 1
         equity[r] = eq
         if n_rules > 0:  # 4. the risk rules on this close (engine/kernel/risk.py)
             if n_tr > RS[RS_SEEN]:
                 risk_count_losses(RS, tr, n_tr)
-            risk_after_bar(RP, RS, EV, pos, i, t, tf_min * _MINUTE_MS, eq, acct[A_OPEN])
+            risk_after_bar(RP, RS, EV, pos, i, t, tf_ms, eq, acct[A_OPEN])
     if finish:
         n_tr = _close_all(P, TK, pos, acct, tr, n_tr)
     return n_rows, n_tr
-
-
-@njit(inline="always")
-def _value(side, stake, amount, close):
-    """A position marked at `close`: a long's amount, or a short's collateral plus its profit.
-
-    The per-bar marks and `_ride` both use it, so both paths give the same bits.
-    """
-    if side > 0:
-        return amount * close
-    return 2.0 * stake - amount * close
-
-
-@njit()
-def _any_entry(EL, ES, j, n):
-    for s in range(n):  # noqa: SIM110  (numba compiles this loop; any() of a generator it does not)
-        if EL[j, s] or ES[j, s]:
-            return True
-    return False
-
-
-@njit()
-def _ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity):  # noqa: E741  (candle columns)
-    """First row from r at which the one open position may exit; equity marked until then."""
-    side = pos[0, Q_SIDE]
-    stop = pos[0, Q_STOP]
-    has_stop = pos[0, Q_HAS_STOP] > 0.0
-    amount = pos[0, Q_AMOUNT]
-    stake = pos[0, Q_STAKE]
-    cash = acct[A_CASH]
-    q = r
-    n_rows = O.shape[0]
-    while q < n_rows:
-        if math.isnan(O[q, 0]):
-            break
-        j = q - lag
-        if j >= 0:
-            if side > 0:
-                if XL[j, 0] and not EL[j, 0]:
-                    break
-            elif XS[j, 0] and not ES[j, 0]:
-                break
-        if has_stop and (stop >= L[q, 0] if side > 0 else stop <= H[q, 0]):
-            break
-        equity[q] = cash + _value(side, stake, amount, C[q, 0])
-        q += 1
-    return q
-
-
-@njit()
-def _mark_last(r_from, r_to, bar0, time, O, C, pos):  # noqa: E741  (candle columns)
-    """Each symbol's last candle in rows [r_from, r_to), as the per-bar marks would record it."""
-    for s in range(pos.shape[0]):
-        for q in range(r_to - 1, r_from - 1, -1):
-            if not math.isnan(O[q, s]):
-                pos[s, Q_LAST_I] = bar0 + q
-                pos[s, Q_LAST_T] = float(time[q])
-                pos[s, Q_LAST_O] = O[q, s]
-                pos[s, Q_LAST_C] = C[q, s]
-                break
 
 
 @njit()

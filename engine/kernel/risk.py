@@ -46,7 +46,7 @@ from engine.kernel._layout import (
 from engine.kernel.risk_events import RiskEvent
 
 __all__ = ["N_EV", "events_from_rows", "grow_events", "new_risk_state", "risk_after_bar",
-           "risk_blocks_entries", "risk_count_losses"]
+           "risk_blocks_entries", "risk_count_losses", "risk_day_end", "risk_on_close", "risk_settled"]
 
 # --- risk state (RS) --------------------------------------------------------------
 RS_PEAK = 0          # highest equity at a close so far (the starting balance at first)
@@ -158,8 +158,9 @@ def risk_count_losses(RS, tr, n_tr):
 
 
 @njit(error_model="numpy", inline="always")
-def _update_terms(RS, t, eq, n_open, pos):
-    """The five portfolio terms at this close, into RS[RS_TERMS:]."""
+def _update_terms(RS, t, eq, n_open, value):
+    """The five portfolio terms at this close, into RS[RS_TERMS:]; value: the open positions'
+    amount times their last close."""
     if eq > RS[RS_PEAK]:
         RS[RS_PEAK] = eq
     day = math.floor(t / _DAY_MS)
@@ -167,10 +168,6 @@ def _update_terms(RS, t, eq, n_open, pos):
         RS[RS_DAY] = day
         RS[RS_DAY_EQ] = RS[RS_LAST_EQ]
     RS[RS_LAST_EQ] = eq
-    value = 0.0
-    for s in range(pos.shape[0]):
-        if pos[s, Q_SIDE] != 0.0:
-            value += pos[s, Q_AMOUNT] * pos[s, Q_LAST_C]
     RS[RS_TERMS + 0] = 1.0 - eq / RS[RS_PEAK]          # drawdown
     RS[RS_TERMS + 1] = eq / RS[RS_DAY_EQ] - 1.0        # daily_pnl
     RS[RS_TERMS + 2] = n_open                          # open_positions
@@ -239,9 +236,22 @@ def risk_after_bar(RP, RS, EV, pos, i, t, tf_ms, eq, n_open):
     Few array arguments and not inlined: numba pays reference counting per array argument
     on every call, and an inlined body slowed the whole bar loop (benchmarks/bench_risk.py).
     """
+    value = 0.0
+    for s in range(pos.shape[0]):
+        if pos[s, Q_SIDE] != 0.0:
+            value += pos[s, Q_AMOUNT] * pos[s, Q_LAST_C]
+    risk_on_close(RP, RS, EV, i, t, tf_ms, eq, n_open, value)
+
+
+@njit(error_model="numpy", inline="always")
+def risk_on_close(RP, RS, EV, i, t, tf_ms, eq, n_open, value):
+    """`risk_after_bar` on scalars: value is the open positions' amount times their last
+    close. Inlined into the callers' loops (`risk_after_bar`, `_scan.ride`), so a bar
+    pays no call; the rules run unless a halt has fired.
+    """
     if RS[RS_HALT] > 0.0:
         return
-    _update_terms(RS, t, eq, n_open, pos)
+    _update_terms(RS, t, eq, n_open, value)
     n_rules = RP.shape[0]
     sp0 = N_RS + n_rules
     t_close = t + tf_ms
@@ -279,3 +289,26 @@ def risk_after_bar(RP, RS, EV, pos, i, t, tf_ms, eq, n_open):
             if t_close + pause_ms > RS[RS_PAUSE_UNTIL]:
                 RS[RS_PAUSE_UNTIL] = t_close + pause_ms
     RS[RS_HOLD] = hold
+
+
+@njit(inline="always")
+def risk_settled(RS, cash, n_tr):
+    """True when a flat bar closing at equity `cash` cannot change what the rules see: the
+    last close was evaluated flat at this equity, no trade closed since and nothing is
+    closing (or a halt ended the rules). Until the next UTC day (`risk_day_end`), such
+    bars leave every term, flag and action as they are, so the kernel may skip them.
+    """
+    if RS[RS_CLOSING] > 0.0:
+        return False
+    if RS[RS_HALT] > 0.0:
+        return True
+    return (RS[RS_DAY] > -1.0e17 and RS[RS_LAST_EQ] == cash and RS[RS_TERMS + 2] == 0.0
+            and RS[RS_SEEN] == n_tr)
+
+
+@njit(inline="always")
+def risk_day_end(RS):
+    """Open time (ms) from which a bar starts a new UTC day: daily_pnl's base moves there."""
+    if RS[RS_HALT] > 0.0:
+        return math.inf
+    return (RS[RS_DAY] + 1.0) * _DAY_MS

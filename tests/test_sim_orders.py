@@ -193,3 +193,26 @@ def test_order_a_failing_endpoint_answers_1000_and_the_server_keeps_serving(sim,
         client.get_symbol_ticker(symbol="BTCUSDT")
     assert (info.value.status_code, info.value.code) == (500, -1000)
     assert client.ping() == {}
+
+
+def test_order_test_endpoint_checks_but_places_nothing(sim, client):
+    assert client.create_test_order(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                                    quantity="0.01", price="1000.00") == {}
+    with pytest.raises(BinanceAPIException) as info:
+        client.create_test_order(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                                 quantity="0.01", price="1000.001")
+    assert info.value.message == "Filter failure: PRICE_FILTER"
+    assert client.get_all_orders(symbol="BTCUSDT") == []
+    assert _balances(client)["USDT"] == (Decimal(10000), Decimal(0))
+
+
+def test_order_book_ticker_and_average_price(sim, client):
+    price = sim.state.market.price("BTCUSDT")
+    top = client.get_orderbook_ticker(symbol="BTCUSDT")
+    assert (Decimal(top["bidPrice"]), Decimal(top["askPrice"])) == (price - Decimal("0.01"), price + Decimal("0.01"))
+    book = client.get_order_book(symbol="BTCUSDT", limit=5)
+    assert (book["bids"][0][0], book["asks"][0][0]) == (top["bidPrice"], top["askPrice"])
+    c = sim.state.market.candles["BTCUSDT"]
+    i = _index(sim)
+    assert Decimal(client.get_avg_price(symbol="BTCUSDT")["price"]) == pytest.approx(
+        Decimal(repr(float(c.close[i - 5:i].mean()))), abs=Decimal("0.00000001"))

@@ -157,8 +157,10 @@ class Account:
     # ---- placing and cancelling -------------------------------------------------------------
     def place(self, symbol: str, side: str, type_: str, *, qty: Decimal | None,
               quote_qty: Decimal | None, price: Decimal | None, stop_price: Decimal | None,
-              time_in_force: str | None, client_id: str | None, split: int = 1) -> Order:
-        """Check and accept an order; fill what fills at once (rules 1-2)."""
+              time_in_force: str | None, client_id: str | None, split: int = 1,
+              check_only: bool = False) -> Order | None:
+        """Check and accept an order; fill what fills at once (rules 1-2). `check_only`
+        (POST /api/v3/order/test) stops after the checks: nothing is placed, None is returned."""
         rules = self.rules[symbol]
         base, quote = self.market.pairs[symbol]
         if side not in ("BUY", "SELL"):
@@ -201,6 +203,8 @@ class Account:
             need = qty * self._taker_price(side, now_price, rules)
         if self.free.get(need_asset, ZERO) < need:
             raise ApiError(-2010, "Account has insufficient balance for requested action.")
+        if check_only:
+            return None
         oid = self._next_order
         self._next_order += 1
         order = Order(symbol, oid, client_id or f"sim-{oid}", side, type_,

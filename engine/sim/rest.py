@@ -198,6 +198,31 @@ def _ticker_24hr(s: SimState, p: Params) -> Any:
     return rows[0] if "symbol" in p else rows
 
 
+def _book_top(s: SimState, symbol: str) -> tuple[Decimal, Decimal]:
+    tick = s.account.rules[symbol].tick_size
+    price = s.market.price(symbol).quantize(tick)
+    return price - tick, price + tick
+
+
+def _book_ticker(s: SimState, p: Params) -> Any:
+    """The best bid and ask of the synthetic book (`/depth`'s first levels)."""
+    rows = []
+    for sym in _symbols(s, p):
+        bid, ask = _book_top(s, sym)
+        rows.append({"symbol": sym, "bidPrice": fmt(bid), "bidQty": fmt(Decimal(1)), "askPrice": fmt(ask),
+                     "askQty": fmt(Decimal(1))})
+    return rows[0] if "symbol" in p else rows
+
+
+def _avg_price(s: SimState, p: Params) -> Any:
+    """The mean close of the last 5 minutes of closed candles (Binance's avgPrice)."""
+    symbol = _symbol(s, p)
+    bars = s.market.last_closed(symbol, max(1, 300_000 // s.market.step))
+    closes = [Decimal(repr(b.close)) for b in bars] or [s.market.price(symbol)]
+    price = sum(closes, Decimal(0)) / len(closes)
+    return {"mins": 5, "price": fmt(price), "closeTime": s.market.now - 1}
+
+
 def _depth(s: SimState, p: Params) -> Any:
     """A synthetic book: `limit` levels each side, one tick apart around the price now."""
     symbol = _symbol(s, p)
@@ -205,25 +230,37 @@ def _depth(s: SimState, p: Params) -> Any:
     if not 1 <= limit <= 5000:
         raise ApiError(-1130, "Invalid data sent for a parameter.")
     tick = s.account.rules[symbol].tick_size
-    price = s.market.price(symbol).quantize(tick)
+    bid, ask = _book_top(s, symbol)
     qty = [fmt(Decimal(1) + Decimal(k % 7) / 10) for k in range(limit)]
     return {"lastUpdateId": (s.market.now - s.market.first) // s.market.step,
-            "bids": [[fmt(price - tick * (k + 1)), qty[k]] for k in range(limit)],
-            "asks": [[fmt(price + tick * (k + 1)), qty[k]] for k in range(limit)]}
+            "bids": [[fmt(bid - tick * k), qty[k]] for k in range(limit)],
+            "asks": [[fmt(ask + tick * k), qty[k]] for k in range(limit)]}
 
 
 # ---- trading ----------------------------------------------------------------------------------
-def _new_order(s: SimState, p: Params) -> Any:
+def _place(s: SimState, p: Params, *, check_only: bool) -> Order | None:
     symbol = _symbol(s, p)
     client_id = p.get("newClientOrderId")
     if client_id is not None and not _CLIENT_ID.fullmatch(client_id):
         raise ApiError(-1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is "
                               "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.")
-    order = s.account.place(
+    return s.account.place(
         symbol, _need(p, "side"), _need(p, "type"), qty=_decimal(p, "quantity"),
         quote_qty=_decimal(p, "quoteOrderQty"), price=_decimal(p, "price"),
         stop_price=_decimal(p, "stopPrice"), time_in_force=p.get("timeInForce"),
-        client_id=p.get("newClientOrderId"), split=s.partial_split())
+        client_id=client_id, split=1 if check_only else s.partial_split(), check_only=check_only)
+
+
+def _test_order(s: SimState, p: Params) -> Any:
+    """POST /api/v3/order/test: every check of a new order, nothing placed."""
+    _place(s, p, check_only=True)
+    return {}
+
+
+def _new_order(s: SimState, p: Params) -> Any:
+    order = _place(s, p, check_only=False)
+    assert order is not None
+    symbol = order.symbol
     kind = p.get("newOrderRespType") or ("FULL" if order.type in ("MARKET", "LIMIT") else "ACK")
     ack = {"symbol": symbol, "orderId": order.order_id, "orderListId": -1,
            "clientOrderId": order.client_order_id, "transactTime": order.time}
@@ -353,7 +390,10 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/api/v3/ticker/price"): Endpoint(_ticker_price, 2, False),
     ("GET", "/api/v3/ticker/24hr"): Endpoint(_ticker_24hr, 2, False),
     ("GET", "/api/v3/depth"): Endpoint(_depth, 5, False),
+    ("GET", "/api/v3/ticker/bookTicker"): Endpoint(_book_ticker, 2, False),
+    ("GET", "/api/v3/avgPrice"): Endpoint(_avg_price, 2, False),
     ("POST", "/api/v3/order"): Endpoint(_new_order, 1, True),
+    ("POST", "/api/v3/order/test"): Endpoint(_test_order, 1, True),
     ("GET", "/api/v3/order"): Endpoint(_get_order, 4, True),
     ("DELETE", "/api/v3/order"): Endpoint(_cancel_order, 1, True),
     ("GET", "/api/v3/openOrders"): Endpoint(_open_orders, 6, True),

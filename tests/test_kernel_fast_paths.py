@@ -97,3 +97,56 @@ def test_kernel_flat_scan_stops_at_each_new_utc_day_for_daily_pnl() -> None:
     # true from bar 0 (no event while it stays true), false from bar 12, true again at each new day
     assert [(e.bar, e.time) for e in vec.risk_events] == [(0, MIN), (1440, DAY + MIN)]
     _assert_same(vec, bar)
+
+
+NO_MARKS = RiskPolicy.from_dict({"rules": [
+    {"when": "open_positions >= 1", "then": "alert"},
+    {"when": "consecutive_losses >= 2", "then": "pause", "for": "1h"},
+    {"when": "consecutive_losses >= 4", "then": "close_all"},
+]})
+
+
+def _step_all(time: np.ndarray, prices: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+              sig: dict[str, np.ndarray], config: KernelConfig, fast: bool) -> dict[str, np.ndarray]:
+    """The vector driver's one call of `step_bars`, buffers big enough for any run."""
+    from engine.kernel._layout import N_T, new_state, pack_params, pack_roi, pack_ticks
+    from engine.kernel._step import step_bars
+    from engine.kernel.risk import N_EV, RS_NEV, new_risk_state, pack_risk
+    from engine.kernel.signals import signal_arrays
+
+    o, h, lo, c = prices
+    n, n_sym = o.shape
+    el, xl, es, xs = signal_arrays(sig, n, n_sym)
+    pos, acct = new_state(config, n_sym)
+    rows = np.zeros((n * n_sym + 2 * n_sym, N_T))
+    equity = np.zeros(n)
+    rp, rs = pack_risk(config.risk), new_risk_state(config.risk, config.starting_balance)
+    ev = np.zeros((n * max(1, len(config.risk.rules)), N_EV))
+    roi_min, roi_ratio = pack_roi(config)
+    bar, n_tr = step_bars(0, 0, time, o, h, lo, c, el, xl, es, xs, 1, n - 1, pack_params(config),
+                          pack_ticks(config, n_sym), roi_min, roi_ratio, pos, acct, rows, 0, equity,
+                          rp, rs, ev, fast, True)
+    assert bar == n
+    return {"pos": pos, "acct": acct, "trades": rows[:n_tr], "equity": equity, "risk_state": rs,
+            "events": ev[:int(rs[RS_NEV])]}
+
+
+@pytest.mark.parametrize("policy", [pytest.param(RULES, id="terms-moving-with-equity"),
+                                    pytest.param(NO_MARKS, id="trade-terms-only"),
+                                    pytest.param(RiskPolicy(), id="no-rules")])
+@pytest.mark.parametrize("side", [pytest.param("long", id="long"), pytest.param("short", id="short")])
+def test_kernel_fast_paths_leave_every_array_as_the_full_path(policy: RiskPolicy, side: str) -> None:
+    """`step_bars` with fast=True (scans) and fast=False (every bar in full): the same
+    positions, account, trades, equity, risk state (peak, day, flags...) and events."""
+    n = 30 * 96
+    time, o, h, lo, c = _market(n, seed=21, bar_ms=15 * MIN)
+    rng = np.random.default_rng(22)
+    sig = {f"entry_{side}": rng.random((n, 1)) < 0.03, f"exit_{side}": rng.random((n, 1)) < 0.01}
+    config = KernelConfig(timeframe="15m", fee=0.001, stoploss=-0.03, sizing=Sizing.percent(50), risk=policy)
+
+    fast = _step_all(time, (o, h, lo, c), sig, config, fast=True)
+    full = _step_all(time, (o, h, lo, c), sig, config, fast=False)
+
+    assert len(fast["trades"]) > 20
+    for name, array in full.items():
+        np.testing.assert_array_equal(fast[name], array, err_msg=name)

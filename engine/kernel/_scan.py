@@ -6,8 +6,8 @@
 logic would change nothing but the equity marks: with no position open, until
 the next entry signal (`any_entry`); with one position whose only exits are
 its stop and exit signals, until the bar that touches one (`ride`). Risk rules
-(`engine/kernel/risk.py`) do not force the full path: a ride evaluates them on
-every close as the full path would (`risk.risk_on_close`, inlined here), and a
+(`engine/kernel/risk.py`) do not force the full path: a ride (`ride_rules`) keeps them
+as the full path would on every close, and a
 flat scan runs only while no rule term can change (`risk.risk_settled`).
 `mark_last` then records each symbol's last candle as the per-bar marks would.
 
@@ -33,9 +33,18 @@ from engine.kernel._layout import (
     Q_STAKE,
     Q_STOP,
 )
-from engine.kernel.risk import RS_NEV, risk_on_close
+from engine.kernel.risk import (
+    DAY_MS,
+    RS_DAY,
+    RS_DAY_EQ,
+    RS_LAST_EQ,
+    RS_NEV,
+    RS_PEAK,
+    risk_close,
+    risk_write_terms,
+)
 
-__all__ = ["any_entry", "mark_last", "ride", "value"]
+__all__ = ["any_entry", "mark_last", "ride", "ride_rules", "value"]
 
 
 @njit(inline="always")
@@ -58,22 +67,18 @@ def any_entry(EL, ES, j, n):
     return False
 
 
-@njit()
-def ride(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV, tf_ms):  # noqa: E741
-    """First row from r at which the one open position may exit; equity marked until then.
+# `ride` and `ride_rules` spell the same quiet-bar test in their loops: a helper taking the
+# arrays, even inlined, costs numba's reference counting on each of them at every bar.
 
-    With risk rules (RP non-empty) each close is evaluated as the full path would; the
-    ride ends after a close where a rule fired (its action takes the full path), or
-    before a row whose events might not fit in EV.
-    """
+@njit()
+def ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity):  # noqa: E741  (candle columns)
+    """First row from r at which the one open position may exit; equity marked until then."""
     side = pos[0, Q_SIDE]
     stop = pos[0, Q_STOP]
     has_stop = pos[0, Q_HAS_STOP] > 0.0
     amount = pos[0, Q_AMOUNT]
     stake = pos[0, Q_STAKE]
     cash = acct[A_CASH]
-    n_open = acct[A_OPEN]
-    n_rules = RP.shape[0]
     q = r
     n_rows = O.shape[0]
     while q < n_rows:
@@ -88,16 +93,78 @@ def ride(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, 
                 break
         if has_stop and (stop >= L[q, 0] if side > 0 else stop <= H[q, 0]):
             break
-        if n_rules > 0 and RS[RS_NEV] + n_rules > EV.shape[0]:
+        equity[q] = cash + value(side, stake, amount, C[q, 0])
+        q += 1
+    return q
+
+
+@njit(error_model="numpy")
+def ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV, tf_ms,  # noqa: E741
+               marks_read):
+    """`ride` with risk rules, as the full path would evaluate them on each close.
+
+    marks_read (`risk.risk_reads_marks`): a rule reads drawdown, daily_pnl or exposure,
+    which move with every close; each close then runs the programs, and the ride ends after
+    a close where a rule fired (its action takes the full path) or before a row whose events
+    might not fit in EV. Otherwise the rules read only terms a ride cannot change
+    (open_positions, consecutive_losses): their answers stay those of the last close, and
+    the ride only carries the state `risk._update_terms` keeps (peak, day, the day's start,
+    the last close) on locals, writing it and the last close's terms back at the end.
+    """
+    side = pos[0, Q_SIDE]
+    stop = pos[0, Q_STOP]
+    has_stop = pos[0, Q_HAS_STOP] > 0.0
+    amount = pos[0, Q_AMOUNT]
+    stake = pos[0, Q_STAKE]
+    cash = acct[A_CASH]
+    n_open = acct[A_OPEN]
+    n_rules = RP.shape[0]
+    peak = RS[RS_PEAK]
+    day = RS[RS_DAY]
+    day_eq = RS[RS_DAY_EQ]
+    last_eq = RS[RS_LAST_EQ]
+    day_end = (day + 1.0) * DAY_MS   # floor(t / DAY_MS) != day exactly when t >= day_end (t increasing)
+    eq = last_eq
+    q = r
+    n_rows = O.shape[0]
+    while q < n_rows:
+        if math.isnan(O[q, 0]):
+            break
+        j = q - lag
+        if j >= 0:
+            if side > 0:
+                if XL[j, 0] and not EL[j, 0]:
+                    break
+            elif XS[j, 0] and not ES[j, 0]:
+                break
+        if has_stop and (stop >= L[q, 0] if side > 0 else stop <= H[q, 0]):
+            break
+        if marks_read and RS[RS_NEV] + n_rules > EV.shape[0]:
             break
         eq = cash + value(side, stake, amount, C[q, 0])
         equity[q] = eq
-        if n_rules > 0:
+        if marks_read:
             n_ev = RS[RS_NEV]
-            risk_on_close(RP, RS, EV, bar0 + q, float(time[q]), tf_ms, eq, n_open, 0.0 + amount * C[q, 0])
+            risk_close(RP, RS, EV, bar0 + q, float(time[q]), tf_ms, eq, n_open, 0.0 + amount * C[q, 0])
+            q += 1
             if RS[RS_NEV] != n_ev:
-                return q + 1
+                break
+            continue
+        if eq > peak:
+            peak = eq
+        t = float(time[q])
+        if t >= day_end:
+            day = math.floor(t / DAY_MS)
+            day_end = (day + 1.0) * DAY_MS
+            day_eq = last_eq
+        last_eq = eq
         q += 1
+    if not marks_read and q > r:
+        RS[RS_PEAK] = peak
+        RS[RS_DAY] = day
+        RS[RS_DAY_EQ] = day_eq
+        RS[RS_LAST_EQ] = last_eq
+        risk_write_terms(RS, eq, n_open, 0.0 + amount * C[q - 1, 0])
     return q
 
 

@@ -107,15 +107,17 @@ from engine.kernel._layout import (
     T_STAKE,
     T_SYM,
 )
-from engine.kernel._scan import any_entry, mark_last, ride, value
+from engine.kernel._scan import any_entry, mark_last, ride, ride_rules, value
 from engine.kernel.risk import (
     RS_CLOSING,
+    RS_HALT,
     RS_NEV,
     RS_SEEN,
     risk_after_bar,
     risk_blocks_entries,
     risk_count_losses,
     risk_day_end,
+    risk_reads_marks,
     risk_settled,
 )
 
@@ -458,6 +460,7 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
     quiet_rules = fast and n_roi == 0 and not trail and maxhold <= 0.0
     n_rules = RP.shape[0]
     tf_ms = tf_min * _MINUTE_MS
+    marks_read = n_rules > 0 and risk_reads_marks(RP)
     r = r0 - 1
     while r + 1 < n_rows:
         r += 1
@@ -485,7 +488,11 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
                 continue
         if (quiet_rules and n == 1 and pos[0, Q_SIDE] != 0.0 and pos[0, Q_PEND] == 0.0
                 and (n_rules == 0 or (RS[RS_CLOSING] == 0.0 and RS[RS_SEEN] == n_tr))):
-            q = ride(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV, tf_ms)
+            if n_rules == 0 or RS[RS_HALT] > 0.0:  # after a halt the rules are not evaluated
+                q = ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity)
+            else:
+                q = ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV,
+                               tf_ms, marks_read)
             if q > r:  # bars r..q-1 touched neither the stop nor an exit signal, fired no rule
                 mark_last(q - 1, q, bar0, time, O, C, pos)
                 acct[A_EQUITY] = equity[q - 1]

@@ -46,7 +46,8 @@ from engine.kernel._layout import (
 from engine.kernel.risk_events import RiskEvent
 
 __all__ = ["N_EV", "events_from_rows", "grow_events", "new_risk_state", "risk_after_bar",
-           "risk_blocks_entries", "risk_count_losses", "risk_day_end", "risk_on_close", "risk_settled"]
+           "risk_blocks_entries", "risk_close", "risk_count_losses", "risk_day_end", "risk_on_close",
+           "risk_reads_marks", "risk_settled", "risk_write_terms"]
 
 # --- risk state (RS) --------------------------------------------------------------
 RS_PEAK = 0          # highest equity at a close so far (the starting balance at first)
@@ -83,7 +84,8 @@ EV_UNTIL = 4         # pause: end, ms UTC; NaN otherwise
 EV_TERMS = 5         # the portfolio terms at that close
 N_EV = EV_TERMS + len(PORTFOLIO_TERMS)
 
-_DAY_MS = 86_400_000.0
+DAY_MS = 86_400_000.0
+MARK_TERMS = (PORTFOLIO_TERMS.index("drawdown"), PORTFOLIO_TERMS.index("daily_pnl"), PORTFOLIO_TERMS.index("exposure"))
 
 
 def pack_risk(policy: RiskPolicy) -> np.ndarray:
@@ -163,11 +165,17 @@ def _update_terms(RS, t, eq, n_open, value):
     amount times their last close."""
     if eq > RS[RS_PEAK]:
         RS[RS_PEAK] = eq
-    day = math.floor(t / _DAY_MS)
+    day = math.floor(t / DAY_MS)
     if day != RS[RS_DAY]:   # the first bar of a UTC day: the day began at the previous close
         RS[RS_DAY] = day
         RS[RS_DAY_EQ] = RS[RS_LAST_EQ]
     RS[RS_LAST_EQ] = eq
+    risk_write_terms(RS, eq, n_open, value)
+
+
+@njit(error_model="numpy", inline="always")
+def risk_write_terms(RS, eq, n_open, value):
+    """The terms from the state `_update_terms` keeps (its last step; `_scan.ride_rules` too)."""
     RS[RS_TERMS + 0] = 1.0 - eq / RS[RS_PEAK]          # drawdown
     RS[RS_TERMS + 1] = eq / RS[RS_DAY_EQ] - 1.0        # daily_pnl
     RS[RS_TERMS + 2] = n_open                          # open_positions
@@ -243,11 +251,27 @@ def risk_after_bar(RP, RS, EV, pos, i, t, tf_ms, eq, n_open):
     risk_on_close(RP, RS, EV, i, t, tf_ms, eq, n_open, value)
 
 
+@njit(error_model="numpy")
+def risk_close(RP, RS, EV, i, t, tf_ms, eq, n_open, value):
+    """`risk_on_close` as a function of its own, for `_scan.ride_rules`'s loop."""
+    risk_on_close(RP, RS, EV, i, t, tf_ms, eq, n_open, value)
+
+
+@njit(inline="always")
+def risk_reads_marks(RP):
+    """True when a rule reads drawdown, daily_pnl or exposure: terms that move with the
+    equity at every close (open_positions and consecutive_losses move only with trades)."""
+    for k in range(RP.shape[0]):
+        for m in range(int(RP[k, RP_LEN])):
+            if int(RP[k, RP_OPS + 2 * m]) == OP_TERM and int(RP[k, RP_OPS + 2 * m + 1]) in MARK_TERMS:
+                return True
+    return False
+
+
 @njit(error_model="numpy", inline="always")
 def risk_on_close(RP, RS, EV, i, t, tf_ms, eq, n_open, value):
     """`risk_after_bar` on scalars: value is the open positions' amount times their last
-    close. Inlined into the callers' loops (`risk_after_bar`, `_scan.ride`), so a bar
-    pays no call; the rules run unless a halt has fired.
+    close. The rules run unless a halt has fired.
     """
     if RS[RS_HALT] > 0.0:
         return
@@ -311,4 +335,4 @@ def risk_day_end(RS):
     """Open time (ms) from which a bar starts a new UTC day: daily_pnl's base moves there."""
     if RS[RS_HALT] > 0.0:
         return math.inf
-    return (RS[RS_DAY] + 1.0) * _DAY_MS
+    return (RS[RS_DAY] + 1.0) * DAY_MS

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _market import START_MS, random_candles
+from _market import START_MS, random_candles, write_candle_json
 
 from compiler.strategy import ParamDef
 from compiler.validate import strategy_from_text
@@ -51,10 +51,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     strategy = tmp_path / "staged.yaml"
     strategy.write_text(STAGED)
     c = random_candles(2500, "5m", seed=41, symbol="TEST/USDT")
-    data = tmp_path / "TEST_USDT-5m.json"
-    data.write_text(json.dumps([[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in
-                                zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)]))
-    return strategy, data
+    return strategy, write_candle_json(tmp_path / "TEST_USDT-5m.json", c)
 
 
 def _optimize(files: tuple[Path, Path], *extra: str) -> int:

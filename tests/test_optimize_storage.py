@@ -10,10 +10,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import optuna
 import pytest
-from _market import random_candles
+from _market import random_candles, write_candle_json
 
 from engine.optimize.storage import LocalJournal, TrialMirror, journal_path, local_storage
 
@@ -169,11 +168,7 @@ def test_workers_opening_a_fresh_postgresql_database_at_once_all_succeed(fresh_p
 
 
 def _candle_file(tmp_path: Path) -> Path:
-    c = random_candles(2500, "5m", seed=31, symbol="TEST/USDT")
-    rows = np.column_stack([c.time, c.open, c.high, c.low, c.close, c.volume]).tolist()
-    path = tmp_path / "TEST_USDT-5m.json"
-    path.write_text(json.dumps([[int(r[0]), *r[1:]] for r in rows]))
-    return path
+    return write_candle_json(tmp_path / "TEST_USDT-5m.json", random_candles(2500, "5m", seed=31, symbol="TEST/USDT"))
 
 
 def test_two_workers_share_one_study_on_a_fresh_postgresql_database_without_duplicates(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from _market import write_candle_json
 from rich.console import Console
 
 from engine.data.candles import Candles
@@ -269,9 +270,7 @@ def test_backtest_report_shows_run_id_parameters_fee_and_slippage(tmp_path, monk
     from engine.cli.app import app
     monkeypatch.setenv("SUPERBOT_HOME", str(tmp_path / "home"))
     c = market("TEST/USDT", 3000, 5 * MINUTE, 3, 100.0)
-    data = tmp_path / "TEST_USDT-5m.json"
-    data.write_text(json.dumps([[int(t), o, h, lo, cl, v] for t, o, h, lo, cl, v in
-                                zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)]))
+    data = write_candle_json(tmp_path / "TEST_USDT-5m.json", c)
     strategy = tmp_path / "s.yaml"
     strategy.write_text("apiVersion: superbot/v1\nkind: Strategy\nmetadata: {name: rsi}\n"
                         "spec:\n  timeframe: 5m\n  params:\n    buy: {default: 35, int: [20, 40]}\n"

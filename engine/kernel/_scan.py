@@ -1,15 +1,17 @@
 # mypy: disable-error-code="no-untyped-def,no-any-return"
 # (numba-compiled: argument types are fixed by the arrays the drivers pass in)
-"""The kernel's fast paths: runs of bars on which only equity can change.
+"""Pieces of the kernel's fast paths: runs of bars on which only equity can change.
 
-`_step.step_bars` hands a run of bars to these scans when its full per-bar
+`_step.step_bars` runs through such bars in tight scans when its full per-bar
 logic would change nothing but the equity marks: with no position open, until
 the next entry signal (`any_entry`); with one position whose only exits are
-its stop and exit signals, until the bar that touches one (`ride`). Risk rules
-(`engine/kernel/risk.py`) do not force the full path: a ride (`ride_rules`) keeps them
-as the full path would on every close, and a
-flat scan runs only while no rule term can change (`risk.risk_settled`).
-`mark_last` then records each symbol's last candle as the per-bar marks would.
+its stop and exit signals, until the bar that touches one (the ride). Those
+two loops are written out in `step_bars` (a call per scan would pay numba's
+reference counting on every array argument, several times per trade). Risk
+rules (`engine/kernel/risk.py`) do not force the full path: a ride with rules
+(`ride_rules`, called once per ride) keeps them as the full path would on
+every close, and a flat scan runs only while no rule term can change
+(`risk.risk_settled`).
 
 Compiled into `step_bars` (no numba cache of their own, see `_step.py`): after
 changing this file, touch `_step.py` so numba's cache is refreshed.
@@ -25,10 +27,6 @@ from engine.kernel._layout import (
     A_OPEN,
     Q_AMOUNT,
     Q_HAS_STOP,
-    Q_LAST_C,
-    Q_LAST_I,
-    Q_LAST_O,
-    Q_LAST_T,
     Q_SIDE,
     Q_STAKE,
     Q_STOP,
@@ -44,7 +42,7 @@ from engine.kernel.risk import (
     risk_write_terms,
 )
 
-__all__ = ["any_entry", "mark_last", "ride", "ride_rules", "value"]
+__all__ = ["any_entry", "ride_rules", "value"]
 
 
 @njit(inline="always")
@@ -67,41 +65,14 @@ def any_entry(EL, ES, j, n):
     return False
 
 
-# `ride` and `ride_rules` spell the same quiet-bar test in their loops: a helper taking the
-# arrays, even inlined, costs numba's reference counting on each of them at every bar.
-
-@njit()
-def ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity):  # noqa: E741  (candle columns)
-    """First row from r at which the one open position may exit; equity marked until then."""
-    side = pos[0, Q_SIDE]
-    stop = pos[0, Q_STOP]
-    has_stop = pos[0, Q_HAS_STOP] > 0.0
-    amount = pos[0, Q_AMOUNT]
-    stake = pos[0, Q_STAKE]
-    cash = acct[A_CASH]
-    q = r
-    n_rows = O.shape[0]
-    while q < n_rows:
-        if math.isnan(O[q, 0]):
-            break
-        j = q - lag
-        if j >= 0:
-            if side > 0:
-                if XL[j, 0] and not EL[j, 0]:
-                    break
-            elif XS[j, 0] and not ES[j, 0]:
-                break
-        if has_stop and (stop >= L[q, 0] if side > 0 else stop <= H[q, 0]):
-            break
-        equity[q] = cash + value(side, stake, amount, C[q, 0])
-        q += 1
-    return q
-
+# `ride_rules` spells the quiet-bar test of `_step.step_bars`'s ride without rules: a helper
+# taking the arrays, even inlined, costs numba's reference counting on each of them at every bar.
 
 @njit(error_model="numpy")
 def ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV, tf_ms,  # noqa: E741
                marks_read):
-    """`ride` with risk rules, as the full path would evaluate them on each close.
+    """The ride of `_step.step_bars` (the one open position's quiet bars) with risk rules, as
+    the full path would evaluate them on each close. Returns the first row not ridden.
 
     marks_read (`risk.risk_reads_marks`): a rule reads drawdown, daily_pnl or exposure,
     which move with every close; each close then runs the programs, and the ride ends after
@@ -166,16 +137,3 @@ def ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity
         RS[RS_LAST_EQ] = last_eq
         risk_write_terms(RS, eq, n_open, 0.0 + amount * C[q - 1, 0])
     return q
-
-
-@njit()
-def mark_last(r_from, r_to, bar0, time, O, C, pos):  # noqa: E741  (candle columns)
-    """Each symbol's last candle in rows [r_from, r_to), as the per-bar marks would record it."""
-    for s in range(pos.shape[0]):
-        for q in range(r_to - 1, r_from - 1, -1):
-            if not math.isnan(O[q, s]):
-                pos[s, Q_LAST_I] = bar0 + q
-                pos[s, Q_LAST_T] = float(time[q])
-                pos[s, Q_LAST_O] = O[q, s]
-                pos[s, Q_LAST_C] = C[q, s]
-                break

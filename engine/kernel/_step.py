@@ -107,7 +107,7 @@ from engine.kernel._layout import (
     T_STAKE,
     T_SYM,
 )
-from engine.kernel._scan import any_entry, mark_last, ride, ride_rules, value
+from engine.kernel._scan import any_entry, ride_rules, value
 from engine.kernel.risk import (
     RS_CLOSING,
     RS_HALT,
@@ -481,7 +481,15 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
                 equity[q] = cash
                 q += 1
             if q > r:
-                mark_last(r, q, bar0, time, O, C, pos)
+                # each symbol's last candle in rows r..q-1, as the per-bar marks would record it
+                for s in range(n):
+                    for k in range(q - 1, r - 1, -1):
+                        if not math.isnan(O[k, s]):
+                            pos[s, Q_LAST_I] = bar0 + k
+                            pos[s, Q_LAST_T] = float(time[k])
+                            pos[s, Q_LAST_O] = O[k, s]
+                            pos[s, Q_LAST_C] = C[k, s]
+                            break
                 acct[A_EQUITY] = cash
                 acct[A_NEXT_BAR] = bar0 + q
                 r = q - 1
@@ -489,12 +497,38 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
         if (quiet_rules and n == 1 and pos[0, Q_SIDE] != 0.0 and pos[0, Q_PEND] == 0.0
                 and (n_rules == 0 or (RS[RS_CLOSING] == 0.0 and RS[RS_SEEN] == n_tr))):
             if n_rules == 0 or RS[RS_HALT] > 0.0:  # after a halt the rules are not evaluated
-                q = ride(r, lag, O, H, L, C, EL, XL, ES, XS, pos, acct, equity)
+                # the ride without rules, written out here: a call would pay reference counting on
+                # its ten arrays, once per ride, several times per trade (`_scan.ride_rules`: with rules)
+                side = pos[0, Q_SIDE]
+                stop = pos[0, Q_STOP]
+                has_stop = pos[0, Q_HAS_STOP] > 0.0
+                amount = pos[0, Q_AMOUNT]
+                stake = pos[0, Q_STAKE]
+                cash = acct[A_CASH]
+                q = r
+                while q < n_rows:
+                    if math.isnan(O[q, 0]):
+                        break
+                    j = q - lag
+                    if j >= 0:
+                        if side > 0:
+                            if XL[j, 0] and not EL[j, 0]:
+                                break
+                        elif XS[j, 0] and not ES[j, 0]:
+                            break
+                    if has_stop and (stop >= L[q, 0] if side > 0 else stop <= H[q, 0]):
+                        break
+                    equity[q] = cash + value(side, stake, amount, C[q, 0])
+                    q += 1
             else:
                 q = ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV,
                                tf_ms, marks_read)
             if q > r:  # bars r..q-1 touched neither the stop nor an exit signal, fired no rule
-                mark_last(q - 1, q, bar0, time, O, C, pos)
+                # the last of them has a candle (a ride stops at a missing one): mark it
+                pos[0, Q_LAST_I] = bar0 + q - 1
+                pos[0, Q_LAST_T] = float(time[q - 1])
+                pos[0, Q_LAST_O] = O[q - 1, 0]
+                pos[0, Q_LAST_C] = C[q - 1, 0]
                 acct[A_EQUITY] = equity[q - 1]
                 acct[A_NEXT_BAR] = bar0 + q
                 r = q - 1

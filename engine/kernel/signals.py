@@ -27,8 +27,6 @@ class Signals:
 
 
 def _as_bool(name: str, value: object, n_bars: int, n_symbols: int) -> np.ndarray:
-    if value is None:
-        return np.zeros((n_bars, n_symbols), dtype=np.bool_)
     given = a = np.asarray(value)
     if a.ndim == 1 and n_symbols == 1:
         a = a.reshape(-1, 1)
@@ -57,5 +55,16 @@ def signal_arrays(signals: Signals | Mapping[str, object] | None, n_bars: int,
     else:
         raise TypeError(f"signals was {type(signals).__name__}; use Signals or a mapping "
                         f"with keys {', '.join(SIGNAL_NAMES)}")
-    el, xl, es, xs = (_as_bool(name, given.get(name), n_bars, n_symbols) for name in SIGNAL_NAMES)
+    never = None  # absent signals share one array of False (a long-only run: no short columns); the
+    # kernel never writes signals. Not made read-only: numba would compile another signature for it.
+    out = []
+    for name in SIGNAL_NAMES:
+        value = given.get(name)
+        if value is None:
+            if never is None:
+                never = np.zeros((n_bars, n_symbols), dtype=np.bool_)
+            out.append(never)
+        else:
+            out.append(_as_bool(name, value, n_bars, n_symbols))
+    el, xl, es, xs = out
     return el, xl, es, xs

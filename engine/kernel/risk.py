@@ -22,7 +22,10 @@ Per bar, three hooks in `_step.step_bars`:
 
 State is one float array `RS` (layout below), the programs one array `RP`
 [n_rules, RP_OPS + 2 * longest program], the events `EV` [capacity, N_EV].
-With no rule the kernel never calls into this module and keeps its fast paths.
+With no rule the kernel never calls into this module. With rules it keeps its
+fast paths: a ride evaluates them on each close (`_scan.ride_rules`, on locals
+when no rule reads a term that moves with equity, `risk_reads_marks`), a flat
+scan stops where a term may change (`risk_settled`, `risk_day_end`).
 These functions have no numba cache of their own: they are compiled into
 `step_bars`, the kernel's one cached entry point (see `_step.py`), so after
 changing this file, touch `_step.py` so numba's cache is refreshed.

@@ -373,8 +373,9 @@ class _ConditionReader:
 
     def _block_beside(self, path: YamlPath) -> bool:
         """True when an all:/any:/not: key sits beside the empty condition at `path`, or beside its parent."""
-        return any((*path[:n], key) in self.smap.keys for n in (len(path) - 1, len(path) - 2) if n > 0
-                   for key in ("all", "any", "not"))
+        beside = ((*path[:n], key) for n in (len(path) - 1, len(path) - 2) if n > 0 for key in ("all", "any", "not"))
+        # a block on the path itself (`not: null`, or an enclosing `not:`) holds the condition: it is not beside it
+        return any(b in self.smap.keys and path[:len(b)] != b for b in beside)
 
     def block(self, value: dict[str, Any], path: YamlPath) -> ast.Cond | None:
         if len(value) != 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from compiler.validate import validate_text
@@ -98,6 +98,8 @@ def test_parse_expr_returns_an_ast_or_a_positioned_parse_error(text: str) -> Non
 
 @SETTINGS
 @given(value=st.one_of(structures, list_conditions))
+@example(value={"not": None})  # was None without a diagnostic: the not: key looked like a stray block beside it
+@example(value={"not": {"not": None}})
 def test_parse_condition_of_yaml_values_returns_an_ast_or_diagnostics(value: object) -> None:
     text = "cond: " + json.dumps(value) + "\n"
     out = Collector("<fuzz>")

@@ -8,10 +8,10 @@ the next entry signal (`any_entry`); with one position whose only exits are
 its stop and exit signals, until the bar that touches one (the ride). Those
 two loops are written out in `step_bars` (a call per scan would pay numba's
 reference counting on every array argument, several times per trade). Risk
-rules (`engine/kernel/risk.py`) do not force the full path: a ride with rules
-(`ride_rules`, called once per ride) keeps them as the full path would on
-every close, and a flat scan runs only while no rule term can change
-(`risk.risk_settled`).
+rules (`engine/kernel/risk.py`) do not force the full path: a ride evaluates them
+on every close (`ride_rules`, called once per ride) when they read a term
+that moves with equity, else only carries their state (`risk.risk_after_ride`);
+a flat scan runs only while no rule term can change (`risk.risk_settled`).
 
 Compiled into `step_bars` (no numba cache of their own, see `_step.py`): after
 changing this file, touch `_step.py` so numba's cache is refreshed.
@@ -31,16 +31,7 @@ from engine.kernel._layout import (
     Q_STAKE,
     Q_STOP,
 )
-from engine.kernel.risk import (
-    DAY_MS,
-    RS_DAY,
-    RS_DAY_EQ,
-    RS_LAST_EQ,
-    RS_NEV,
-    RS_PEAK,
-    risk_close,
-    risk_write_terms,
-)
+from engine.kernel.risk import RS_NEV, risk_close
 
 __all__ = ["any_entry", "ride_rules", "value"]
 
@@ -69,18 +60,13 @@ def any_entry(EL, ES, j, n):
 # taking the arrays, even inlined, costs numba's reference counting on each of them at every bar.
 
 @njit(error_model="numpy")
-def ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV, tf_ms,  # noqa: E741
-               marks_read):
-    """The ride of `_step.step_bars` (the one open position's quiet bars) with risk rules, as
-    the full path would evaluate them on each close. Returns the first row not ridden.
-
-    marks_read (`risk.risk_reads_marks`): a rule reads drawdown, daily_pnl or exposure,
-    which move with every close; each close then runs the programs, and the ride ends after
-    a close where a rule fired (its action takes the full path) or before a row whose events
-    might not fit in EV. Otherwise the rules read only terms a ride cannot change
-    (open_positions, consecutive_losses): their answers stay those of the last close, and
-    the ride only carries the state `risk._update_terms` keeps (peak, day, the day's start,
-    the last close) on locals, writing it and the last close's terms back at the end.
+def ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV, tf_ms):  # noqa: E741
+    """The ride of `_step.step_bars` (the one open position's quiet bars) when a rule reads
+    drawdown, daily_pnl or exposure (`risk.risk_reads_marks`), terms that move with every
+    close: each close runs the programs as the full path would. The ride ends after a close
+    where a rule fired (its action takes the full path) or before a row whose events might
+    not fit in EV. Returns the first row not ridden. (Rules reading only trade terms ride in
+    `step_bars` itself, then `risk.risk_after_ride`.)
     """
     side = pos[0, Q_SIDE]
     stop = pos[0, Q_STOP]
@@ -90,12 +76,6 @@ def ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity
     cash = acct[A_CASH]
     n_open = acct[A_OPEN]
     n_rules = RP.shape[0]
-    peak = RS[RS_PEAK]
-    day = RS[RS_DAY]
-    day_eq = RS[RS_DAY_EQ]
-    last_eq = RS[RS_LAST_EQ]
-    day_end = (day + 1.0) * DAY_MS   # floor(t / DAY_MS) != day exactly when t >= day_end (t increasing)
-    eq = last_eq
     q = r
     n_rows = O.shape[0]
     while q < n_rows:
@@ -110,30 +90,13 @@ def ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity
                 break
         if has_stop and (stop >= L[q, 0] if side > 0 else stop <= H[q, 0]):
             break
-        if marks_read and RS[RS_NEV] + n_rules > EV.shape[0]:
+        if RS[RS_NEV] + n_rules > EV.shape[0]:
             break
         eq = cash + value(side, stake, amount, C[q, 0])
         equity[q] = eq
-        if marks_read:
-            n_ev = RS[RS_NEV]
-            risk_close(RP, RS, EV, bar0 + q, float(time[q]), tf_ms, eq, n_open, 0.0 + amount * C[q, 0])
-            q += 1
-            if RS[RS_NEV] != n_ev:
-                break
-            continue
-        if eq > peak:
-            peak = eq
-        t = float(time[q])
-        if t >= day_end:
-            day = math.floor(t / DAY_MS)
-            day_end = (day + 1.0) * DAY_MS
-            day_eq = last_eq
-        last_eq = eq
+        n_ev = RS[RS_NEV]
+        risk_close(RP, RS, EV, bar0 + q, float(time[q]), tf_ms, eq, n_open, 0.0 + amount * C[q, 0])
         q += 1
-    if not marks_read and q > r:
-        RS[RS_PEAK] = peak
-        RS[RS_DAY] = day
-        RS[RS_DAY_EQ] = day_eq
-        RS[RS_LAST_EQ] = last_eq
-        risk_write_terms(RS, eq, n_open, 0.0 + amount * C[q - 1, 0])
+        if RS[RS_NEV] != n_ev:
+            break
     return q

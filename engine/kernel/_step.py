@@ -7,19 +7,19 @@ it over a whole history, the event driver (`Stepper`) over one row at a time,
 so replayed and vectorised runs cannot drift apart. `finish=True` ends a run (`_close_all`).
 The bar is a loop body rather than a function called per bar because numba
 charges reference counting on every array argument of every call (~100 ns a
-call here, 50x the bar itself); the per-position logic is `_exit_decision`,
+call here, 50x the bar itself); the per-position logic is `_exits.exit_decision`,
 scalars in and out.
 
 One bar, in freqtrade's order (the field's reference, see docs/backtest.md):
 
-1. Exits of positions open at the bar's start (`_exit_decision`): the stop is
+1. Exits of positions open at the bar's start (`_exits.exit_decision`): the stop is
    trailed with the bar's best price, then checked against its worst price;
    the first exit by priority exit_signal > max_hold (both at the open) >
    stop_loss > roi > trailing_stop becomes an order at its own price, which
    fills when the bar's range contains it (always, for prices on the tick).
    An order still waiting longer than the exit timeout is cancelled at the
    open of the next bar, before that bar's exits are decided (freqtrade's
-   `unfilledtimeout.exit`). No ROI on a red entry candle (`_red_entry_candle`).
+   `unfilledtimeout.exit`). No ROI on a red entry candle (`_exits._red_entry_candle`).
 2. Entries, symbols in column order (`_enter`): at the open, when the previous
    close signalled, a slot and the balance allow it, and the symbol did not
    exit on this bar; the new position's exits are checked on the same bar.
@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from compiler.timeframes import MINUTE_MS
+from engine.kernel._exits import exit_decision, profit_ratio, tick_down, tick_round, tick_up
 from engine.kernel._layout import (
     A_CASH,
     A_EQUITY,
@@ -85,11 +85,6 @@ from engine.kernel._layout import (
     Q_STOP,
     Q_TRAILED,
     R_END,
-    R_EXIT_SIGNAL,
-    R_MAX_HOLD,
-    R_ROI,
-    R_STOP_LOSS,
-    R_TRAILING,
     SIZING_AMOUNT,
     SIZING_PERCENT,
     T_AMOUNT,
@@ -114,6 +109,7 @@ from engine.kernel.risk import (
     RS_NEV,
     RS_SEEN,
     risk_after_bar,
+    risk_after_ride,
     risk_blocks_entries,
     risk_count_losses,
     risk_day_end,
@@ -121,67 +117,9 @@ from engine.kernel.risk import (
     risk_settled,
 )
 
-__all__ = [
-    "ENTRY_POINTS",
-    "profit_ratio",
-    "step_bars",
-    "tick_down",
-    "tick_round",
-    "tick_up",
-]
+__all__ = ["ENTRY_POINTS", "step_bars"]
 
 _MINUTE_MS = float(MINUTE_MS)
-
-
-# --- prices on the exchange's tick -------------------------------------------------
-# With a decimal tick (1e-8, 0.01, ...) `k / inv` is the correctly rounded double of
-# the decimal k * tick, which is what an exchange (and freqtrade's Decimal maths) uses.
-
-@njit()
-def tick_round(x: float, tick: float, inv: float) -> float:
-    """Nearest multiple of the tick."""
-    if tick <= 0.0:
-        return x
-    if inv > 0.0:
-        return np.rint(x * inv) / inv
-    return np.rint(x / tick) * tick
-
-
-@njit()
-def tick_up(x: float, tick: float, inv: float) -> float:
-    """Smallest tick multiple >= x (a long's stop: never looser than asked)."""
-    if tick <= 0.0:
-        return x
-    if inv > 0.0:
-        k = np.rint(x * inv)
-        c = k / inv
-        if c == x:
-            return x
-        return (k + 1.0) / inv if x > c else c
-    k = np.rint(x / tick)
-    if abs(x - k * tick) <= 1e-12 * abs(x):
-        return k * tick
-    return np.ceil(x / tick) * tick
-
-
-@njit()
-def tick_down(x: float, tick: float, inv: float) -> float:
-    """Largest tick multiple <= x (a short's stop): the mirror image of `tick_up`."""
-    return -tick_up(-x, tick, inv)
-
-
-@njit()
-def profit_ratio(side: float, entry: float, exit_: float, fee: float) -> float:
-    """Net of both fees: long exit*(1-fee) / (entry*(1+fee)) - 1, short mirrored."""
-    if side > 0:
-        return exit_ * (1.0 - fee) / (entry * (1.0 + fee)) - 1.0
-    return 1.0 - exit_ * (1.0 + fee) / (entry * (1.0 - fee))
-
-
-@njit()
-def _round8(x: float) -> float:
-    # freqtrade compares profits rounded to 8 decimals; so do we, for identical triggers
-    return np.rint(x * 1e8) / 1e8
 
 
 # --- closing and opening -----------------------------------------------------------
@@ -280,117 +218,6 @@ def _enter(s, side, i, t, o, P, TK, pos, acct):
         pos[s, Q_HAS_STOP] = 0.0
         pos[s, Q_STOP] = 0.0
     return True
-
-
-# --- exits of one position on one bar ------------------------------------------------
-
-@njit()
-def _roi_price(side, entry, ratio, fee):
-    """The exit price whose profit, net of both fees, is exactly `ratio`."""
-    if side > 0:
-        return entry * (1.0 + ratio) * (1.0 + fee) / (1.0 - fee)
-    return entry * (1.0 - ratio) * (1.0 - fee) / (1.0 + fee)
-
-
-@njit()
-def _roi_rate(side, rate, roi_minutes, dur_min, o, h, lo, tf_min):
-    beyond = o > rate if side > 0 else o < rate
-    # a new ROI step that starts on this candle's open, with the open already past it
-    if dur_min > 0 and dur_min == roi_minutes and roi_minutes % tf_min == 0 and beyond:
-        return o
-    return min(max(rate, lo), h)
-
-
-@njit()
-def _red_entry_candle(side, entry, rate, o, c):
-    """freqtrade takes no ROI on the entry candle of a long that opened below a falling
-    candle's open when the ROI price is above its close (the price may never have got
-    there after the entry); shorts mirrored."""
-    if side > 0:
-        return o > c and entry < o and rate > c
-    return o < c and entry > o and rate < c
-
-
-@njit()
-def _stop_rate(side, stop, stop_at_open, had_stop, trailed, dur_ms, o, h, lo, gap_open, trig,
-               dist):
-    if side > 0:
-        if stop > h or (gap_open and had_stop and o < stop_at_open):
-            return o
-        if trailed and dur_ms < _MINUTE_MS:
-            # trailed on its entry candle: assume it rose just past the trigger, then fell
-            return max(lo, o * (1.0 + trig - dist))
-        return stop
-    if stop < lo or (gap_open and had_stop and o > stop_at_open):
-        return o
-    if trailed and dur_ms < _MINUTE_MS:
-        return min(h, o * (1.0 - trig + dist))
-    return stop
-
-
-@njit()
-def _exit_decision(side, entry, entry_t, stop, has_stop, trailed, pend, pend_p,
-                   t, o, h, lo, c, exit_sig, roi_m, roi_r,
-                   fee, sl, trail, trig, dist, maxhold, gap_open, tf_min, tick, inv, red_roi):
-    """One position on one candle, scalars in and out (no array: no per-call overhead).
-
-    roi_m/roi_r: the ROI step in force (minutes, ratio), roi_m < 0 for none.
-    red_roi: take ROI on a red entry candle all the same (`_red_entry_candle`).
-    Returns (stop, has_stop, trailed, reason, rate): the trailed stop and the exit
-    order to place (reason < 0: none).
-    """
-    dur_ms = t - entry_t
-    dur_min = math.floor(dur_ms / _MINUTE_MS)
-    bound = h if side > 0 else lo
-    bound_profit = _round8(profit_ratio(side, entry, bound, fee))
-    had_stop = has_stop
-    stop_at_open = stop
-
-    # 1. trail the stop with the candle's best price (freqtrade: before checking the worst)
-    if trail:
-        dir_ok = (not has_stop) or (stop < lo if side > 0 else stop > h)
-        if dir_ok and not bound_profit < trig:
-            d = dist if (bound_profit > trig or sl <= 0.0) else sl
-            cand = tick_up(bound * (1.0 - d), tick, inv) if side > 0 else tick_down(bound * (1.0 + d), tick, inv)
-            if (not has_stop) or (side > 0 and cand > stop) or (side < 0 and cand < stop):
-                stop = cand
-                has_stop = True
-                trailed = True
-
-    # 2. what this candle touched
-    stop_hit = has_stop and (stop >= lo if side > 0 else stop <= h)
-    roi_hit = roi_m >= 0.0 and bound_profit > roi_r
-
-    # 3. the first exit by priority: exit_signal, max_hold, stop_loss, roi, trailing_stop.
-    # An exit is an order at a price on the tick; one priced like the order already
-    # waiting is not placed again (freqtrade then tries the next reason).
-    reason = -1
-    rate = 0.0
-    if exit_sig:
-        q = tick_round(o, tick, inv)
-        if not (pend and q == pend_p):
-            reason, rate = R_EXIT_SIGNAL, q
-    if reason < 0 and maxhold > 0.0 and dur_ms >= maxhold:
-        q = tick_round(o, tick, inv)
-        if not (pend and q == pend_p):
-            reason, rate = R_MAX_HOLD, q
-    if reason < 0 and stop_hit:
-        q = tick_round(_stop_rate(side, stop, stop_at_open, had_stop, trailed, dur_ms, o, h, lo,
-                                  gap_open, trig, dist), tick, inv)
-        if not trailed and not (pend and q == pend_p):
-            reason, rate = R_STOP_LOSS, q
-    if reason < 0 and roi_hit:
-        roi_p = _roi_price(side, entry, roi_r, fee)
-        if red_roi or dur_min != 0 or not _red_entry_candle(side, entry, roi_p, o, c):
-            q = tick_round(_roi_rate(side, roi_p, roi_m, dur_min, o, h, lo, tf_min), tick, inv)
-            if not (pend and q == pend_p):
-                reason, rate = R_ROI, q
-    if reason < 0 and stop_hit and trailed:
-        q = tick_round(_stop_rate(side, stop, stop_at_open, had_stop, trailed, dur_ms, o, h, lo,
-                                  gap_open, trig, dist), tick, inv)
-        if not (pend and q == pend_p):
-            reason, rate = R_TRAILING, q
-    return stop, has_stop, trailed, reason, rate
 
 
 @njit(inline="always")
@@ -496,9 +323,10 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
                 continue
         if (quiet_rules and n == 1 and pos[0, Q_SIDE] != 0.0 and pos[0, Q_PEND] == 0.0
                 and (n_rules == 0 or (RS[RS_CLOSING] == 0.0 and RS[RS_SEEN] == n_tr))):
-            if n_rules == 0 or RS[RS_HALT] > 0.0:  # after a halt the rules are not evaluated
-                # the ride without rules, written out here: a call would pay reference counting on
-                # its ten arrays, once per ride, several times per trade (`_scan.ride_rules`: with rules)
+            if n_rules == 0 or RS[RS_HALT] > 0.0 or not marks_read:  # after a halt no rule runs
+                # the ride written out here: a call would pay reference counting on its ten
+                # arrays, once per ride, several times per trade (`_scan.ride_rules`: rules
+                # that read terms moving with equity run on each close there)
                 side = pos[0, Q_SIDE]
                 stop = pos[0, Q_STOP]
                 has_stop = pos[0, Q_HAS_STOP] > 0.0
@@ -520,9 +348,11 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
                         break
                     equity[q] = cash + value(side, stake, amount, C[q, 0])
                     q += 1
+                if n_rules > 0 and RS[RS_HALT] == 0.0 and q > r:
+                    risk_after_ride(RS, equity, time, r, q, acct[A_OPEN], 0.0 + amount * C[q - 1, 0])
             else:
                 q = ride_rules(r, lag, bar0, time, O, H, L, C, EL, XL, ES, XS, pos, acct, equity, RP, RS, EV,
-                               tf_ms, marks_read)
+                               tf_ms)
             if q > r:  # bars r..q-1 touched neither the stop nor an exit signal, fired no rule
                 # the last of them has a candle (a ride stops at a missing one): mark it
                 pos[0, Q_LAST_I] = bar0 + q - 1
@@ -562,7 +392,7 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
                 if roi_min[k] <= dur_min:
                     roi_m = roi_min[k]
                     roi_r = roi_ratio[k]
-            stop, has_stop, trailed, reason, rate = _exit_decision(
+            stop, has_stop, trailed, reason, rate = exit_decision(
                 side, pos[s, Q_ENTRY], pos[s, Q_ENTRY_T], pos[s, Q_STOP], pos[s, Q_HAS_STOP] > 0,
                 pos[s, Q_TRAILED] > 0, pos[s, Q_PEND] > 0, pos[s, Q_PEND_P], t, o, H[r, s],
                 L[r, s], C[r, s], xsig, roi_m, roi_r, fee, sl, trail, trig, dist, maxhold, gap_open,
@@ -591,7 +421,7 @@ def step_bars(r0, bar0, time, O, H, L, C, EL, XL, ES, XS, lag, no_entry_row,  # 
                 if n_roi > 0 and roi_min[0] <= 0.0:
                     roi_m = roi_min[0]
                     roi_r = roi_ratio[0]
-                stop, has_stop, trailed, reason, rate = _exit_decision(
+                stop, has_stop, trailed, reason, rate = exit_decision(
                     side, pos[s, Q_ENTRY], t, pos[s, Q_STOP], pos[s, Q_HAS_STOP] > 0, False,
                     False, 0.0, t, o, H[r, s], L[r, s], C[r, s], False, roi_m, roi_r, fee, sl, trail,
                     trig, dist, maxhold, gap_open, tf_min, TK[s, 0], TK[s, 1], red_roi)

@@ -23,8 +23,9 @@ Per bar, three hooks in `_step.step_bars`:
 State is one float array `RS` (layout below), the programs one array `RP`
 [n_rules, RP_OPS + 2 * longest program], the events `EV` [capacity, N_EV].
 With no rule the kernel never calls into this module. With rules it keeps its
-fast paths: a ride evaluates them on each close (`_scan.ride_rules`, on locals
-when no rule reads a term that moves with equity, `risk_reads_marks`), a flat
+fast paths: a ride evaluates them on each close (`_scan.ride_rules`), or carries
+only their state when no rule reads a term that moves with equity
+(`risk_reads_marks`, `risk_after_ride`); a flat
 scan stops where a term may change (`risk_settled`, `risk_day_end`).
 These functions have no numba cache of their own: they are compiled into
 `step_bars`, the kernel's one cached entry point (see `_step.py`), so after
@@ -49,7 +50,7 @@ from engine.kernel._layout import (
 from engine.kernel.risk_events import RiskEvent
 
 __all__ = ["N_EV", "events_from_rows", "grow_events", "new_risk_state", "risk_after_bar",
-           "risk_blocks_entries", "risk_close", "risk_count_losses", "risk_day_end", "risk_on_close",
+           "risk_after_ride", "risk_blocks_entries", "risk_close", "risk_count_losses", "risk_day_end", "risk_on_close",
            "risk_reads_marks", "risk_settled", "risk_write_terms"]
 
 # --- risk state (RS) --------------------------------------------------------------
@@ -178,7 +179,7 @@ def _update_terms(RS, t, eq, n_open, value):
 
 @njit(error_model="numpy", inline="always")
 def risk_write_terms(RS, eq, n_open, value):
-    """The terms from the state `_update_terms` keeps (its last step; `_scan.ride_rules` too)."""
+    """The terms from the state `_update_terms` keeps (its last step; `risk_after_ride` too)."""
     RS[RS_TERMS + 0] = 1.0 - eq / RS[RS_PEAK]          # drawdown
     RS[RS_TERMS + 1] = eq / RS[RS_DAY_EQ] - 1.0        # daily_pnl
     RS[RS_TERMS + 2] = n_open                          # open_positions
@@ -258,6 +259,36 @@ def risk_after_bar(RP, RS, EV, pos, i, t, tf_ms, eq, n_open):
 def risk_close(RP, RS, EV, i, t, tf_ms, eq, n_open, value):
     """`risk_on_close` as a function of its own, for `_scan.ride_rules`'s loop."""
     risk_on_close(RP, RS, EV, i, t, tf_ms, eq, n_open, value)
+
+
+@njit(error_model="numpy")
+def risk_after_ride(RS, equity, time, r, q, n_open, value):
+    """Rows r..q-1 were a ride (one open position, no exit) marked at equity[r:q], and no
+    rule reads a term that moves with equity (`risk_reads_marks`): the rules' answers stay
+    those of the last close, so only the state `_update_terms` keeps moves, here in one
+    pass with its steps on locals (a day starts where floor(t / DAY_MS) changes, i.e. at
+    t >= day_end for increasing t). value: the position's amount times the last close.
+    """
+    peak = RS[RS_PEAK]
+    day = RS[RS_DAY]
+    day_eq = RS[RS_DAY_EQ]
+    last_eq = RS[RS_LAST_EQ]
+    day_end = (day + 1.0) * DAY_MS
+    for k in range(r, q):
+        eq = equity[k]
+        if eq > peak:
+            peak = eq
+        t = float(time[k])
+        if t >= day_end:
+            day = math.floor(t / DAY_MS)
+            day_end = (day + 1.0) * DAY_MS
+            day_eq = last_eq
+        last_eq = eq
+    RS[RS_PEAK] = peak
+    RS[RS_DAY] = day
+    RS[RS_DAY_EQ] = day_eq
+    RS[RS_LAST_EQ] = last_eq
+    risk_write_terms(RS, last_eq, n_open, value)
 
 
 @njit(inline="always")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ def signals(n: int, n_sym: int, seed: int, p: float) -> dict[str, np.ndarray]:
 
 
 CONFIG = KernelConfig(timeframe="1m", fee=0.001, slippage_bps=2, stoploss=-0.02,
-                      trailing=(0.01, 0.005), roi=[(0, 0.03), (20, 0.01), (60, 0.0)],
+                      trailing=(0.01, 0.005), roi=((0, 0.03), (20, 0.01), (60, 0.0)),
                       max_hold_minutes=90, sizing=Sizing.percent(40), max_open_positions=2,
                       price_tick=0.01)
 
@@ -53,7 +54,7 @@ def test_stepper_bar_by_bar_gives_the_trades_of_simulate(n: int, p: float) -> No
     stepper = Stepper(CONFIG, symbols)
     none = np.zeros(n_sym, dtype=bool)
     for i in range(n):
-        prev = {k: (v[i - 1] if i else none) for k, v in sig.items()}
+        prev: dict[str, Any] = {k: (v[i - 1] if i else none) for k, v in sig.items()}
         stepper.step(int(time[i]), o[i], h[i], lo[i], c[i], last=i == n - 1, **prev)
     stepper.finish()
     event = stepper.result()
@@ -80,8 +81,11 @@ def test_stepper_rejects_bars_out_of_order() -> None:
         stepper.step(MIN, [1], [1], [1], [1])
 
 
-def _perturbed_after(s: int, arrays: tuple[np.ndarray, ...], sig: dict[str, np.ndarray],
-                     rng: np.random.Generator) -> tuple[tuple[np.ndarray, ...], dict]:
+Prices = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _perturbed_after(s: int, arrays: Prices, sig: dict[str, np.ndarray],
+                     rng: np.random.Generator) -> tuple[Prices, dict[str, np.ndarray]]:
     """Everything after signal bar s changes, except the fill bar's open price."""
     o, h, lo, c = (a.copy() for a in arrays)
 
@@ -108,17 +112,18 @@ def _perturbed_after(s: int, arrays: tuple[np.ndarray, ...], sig: dict[str, np.n
 def test_kernel_entries_use_no_data_after_their_signal_bar(n_sym: int,
                                                            fields_checked: tuple[str, ...]) -> None:
     n = 2500
-    time, *prices = market(n, n_sym, seed=3)
+    time, o, h, lo, c = market(n, n_sym, seed=3)
+    prices = (o, h, lo, c)
     sig = signals(n, n_sym, seed=4, p=0.03)
     config = KernelConfig(timeframe="1m", fee=0.001, stoploss=-0.02, trailing=(0.01, 0.005),
-                          roi=[(0, 0.03)], sizing=Sizing.percent(30),
+                          roi=((0, 0.03),), sizing=Sizing.percent(30),
                           max_open_positions=n_sym, price_tick=0.01)
-    base = simulate(time, *prices, sig, config).trades
+    base = simulate(time, o, h, lo, c, sig, config).trades
     rng = np.random.default_rng(5)
     for k in rng.choice(len(base), size=min(10, len(base)), replace=False):
         s = int(base.entry_index[k]) - 1          # the signal bar
-        pprices, psig = _perturbed_after(s, tuple(prices), sig, rng)
-        got = simulate(time, *pprices, psig, config).trades
+        (po, ph, plo, pc), psig = _perturbed_after(s, prices, sig, rng)
+        got = simulate(time, po, ph, plo, pc, psig, config).trades
         # every trade entered up to this one is entered the same way
         before = base.entry_index <= base.entry_index[k]
         mine = got.entry_index <= base.entry_index[k]
@@ -142,7 +147,7 @@ def test_stepper_and_simulate_mark_one_position_to_the_same_bits(side: str) -> N
     stepper = Stepper(config, ["A"])
     none = np.zeros(1, dtype=bool)
     for i in range(n):
-        prev = {k: (v[i - 1] if i else none) for k, v in sig.items()}
+        prev: dict[str, Any] = {k: (v[i - 1] if i else none) for k, v in sig.items()}
         stepper.step(int(time[i]), o[i], h[i], lo[i], c[i], last=i == n - 1, **prev)
     stepper.finish()
     assert len(vector.trades) == 2

@@ -3,8 +3,10 @@
 A bar belongs to the month its candle opens in; a month's return is its last
 bar's equity over the previous month's last equity (the starting balance for
 the first month), minus 1, so the months compound exactly to the total
-return. Partial first and last months are included as they are. Vectorized:
-one `datetime64[M]` cast and a boundary search, never a loop over bars.
+return. Partial first and last months are included as they are. The bars are
+in time order, so the month boundaries (a few dozen) are searched in the
+clock instead of casting every bar's time: a year of 1m bars costs
+microseconds, not the ~9 ms of a `datetime64[M]` cast of 525,600 values.
 """
 from __future__ import annotations
 
@@ -20,11 +22,16 @@ def monthly_returns(time_ms: np.ndarray, equity: np.ndarray,
     equity = np.asarray(equity, dtype=np.float64)
     if len(time_ms) == 0:
         return {}
-    month = time_ms.astype("datetime64[ms]").astype("datetime64[M]")
-    last = np.flatnonzero(np.append(month[1:] != month[:-1], True))  # last bar of each month
+    first_month, last_month = time_ms[[0, -1]].astype("datetime64[ms]").astype("datetime64[M]")
+    months = np.arange(first_month, last_month + 1)
+    next_starts = (months + 1).astype("datetime64[ms]").astype(np.int64)
+    ends = np.searchsorted(time_ms, next_starts, side="left")     # one past each month's last bar
+    starts = np.concatenate(([0], ends[:-1]))
+    has_bars = ends > starts                                      # a month inside a gap has no row
+    months, last = months[has_bars], ends[has_bars] - 1
     closing = equity[last]
     opening = np.concatenate(([starting_balance], closing[:-1]))
     out = np.full(len(last), np.nan)
     np.divide(closing, opening, out=out, where=opening > 0)
-    labels = np.datetime_as_string(month[last], unit="M")
+    labels = np.datetime_as_string(months, unit="M")
     return {str(k): float(v - 1.0) for k, v in zip(labels, out, strict=True)}

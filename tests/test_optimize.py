@@ -9,6 +9,7 @@ import numpy as np
 import optuna
 import pytest
 from _market import START_MS, random_candles, write_candle_json
+from _optimize import STAGED
 
 from compiler.validate import strategy_from_text
 from engine.backtest.market import Market
@@ -94,21 +95,6 @@ def test_grid_sampler_visits_every_point_once() -> None:
     assert result.best_params == {"level": 96}
 
 
-STAGED = """
-apiVersion: superbot/v1
-kind: Strategy
-metadata: {name: staged}
-spec:
-  timeframe: 5m
-  params:
-    n:    {default: 14, int: [5, 20]}
-    buy:  {default: 30, int: [20, 40]}
-    sell: {default: 70, int: [60, 80], stage: exit}
-    sl:   {default: -0.05, float: [-0.1, -0.02], step: 0.01, stage: risk}
-  entry: {long: 'rsi(close, $n) < $buy'}
-  exit: {long: 'rsi(close, $n) > $sell'}
-  risk: {stoploss: $sl}
-"""
 
 
 def test_stages_run_in_order_and_freeze_earlier_best_values() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _market import START_MS, random_candles, write_candle_json
+from _optimize import STAGED
 
 from compiler.strategy import ParamDef
 from compiler.validate import strategy_from_text
@@ -22,22 +23,6 @@ from engine.optimize.objective import VALUE_CAP, ObjectiveError, make_objective,
 from engine.optimize.report import apply_command, format_param, group_trials
 from engine.optimize.run import OptimizeOptions, optimize
 from engine.optimize.storage import journal_path
-
-STAGED = """
-apiVersion: superbot/v1
-kind: Strategy
-metadata: {name: staged}
-spec:
-  timeframe: 5m
-  params:
-    n:    {default: 14, int: [5, 20]}
-    buy:  {default: 30, int: [20, 40]}
-    sell: {default: 70, int: [60, 80], stage: exit}
-    sl:   {default: -0.05, float: [-0.1, -0.02], step: 0.01, stage: risk}
-  entry: {long: 'rsi(close, $n) < $buy'}
-  exit: {long: 'rsi(close, $n) > $sell'}
-  risk: {stoploss: $sl}
-"""
 
 
 @pytest.fixture(autouse=True)

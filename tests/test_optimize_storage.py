@@ -13,27 +13,13 @@ from pathlib import Path
 import optuna
 import pytest
 from _market import random_candles, write_candle_json
+from _optimize import STAGED
 
 from engine.optimize.storage import LocalJournal, TrialMirror, journal_path, local_storage
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_BASE = os.environ.get("SUPERBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-STAGED = """
-apiVersion: superbot/v1
-kind: Strategy
-metadata: {name: staged}
-spec:
-  timeframe: 5m
-  params:
-    n:    {default: 14, int: [5, 20]}
-    buy:  {default: 30, int: [20, 40]}
-    sell: {default: 70, int: [60, 80], stage: exit}
-    sl:   {default: -0.05, float: [-0.1, -0.02], step: 0.01, stage: risk}
-  entry: {long: 'rsi(close, $n) < $buy'}
-  exit: {long: 'rsi(close, $n) > $sell'}
-  risk: {stoploss: $sl}
-"""
 
 
 @pytest.fixture(autouse=True)

@@ -108,11 +108,13 @@ def _date(option: str, text: str | None) -> int | None:
 
 
 def load_market(timeframe: str, data: str | None, symbols: tuple[str, ...], start: str | None,
-                end: str | None, warmup_bars: int, gaps: str = "fill") -> Market:
+                end: str | None, warmup_bars: int, gaps: str = "fill",
+                date_names: tuple[str, str] = ("--from", "--to")) -> Market:
     """Candles for `symbols` from `start - warmup` to `end`, gap-handled and on one clock.
 
     The source is described once (a single candle file is read and validated
-    once) and every symbol is loaded from that description.
+    once) and every symbol is loaded from that description. `date_names` are
+    what messages call `start` and `end`: the options, or a deployment's fields.
     """
     root = Path(data) if data else ensure_sample_market()
     src = data_source(root)
@@ -120,19 +122,20 @@ def load_market(timeframe: str, data: str | None, symbols: tuple[str, ...], star
         symbols = (SAMPLE_SYMBOLS[0],) if not data else _default_symbols(src)
     symbols = tuple(dict.fromkeys(symbols))  # each market once
     step = timeframe_ms(timeframe)
-    lo, hi = _date("--from", start), _date("--to", end)
+    from_name, to_name = date_names
+    lo, hi = _date(from_name, start), _date(to_name, end)
     if lo is not None and hi is not None and hi <= lo:
-        raise NoDataError(f"--to {end} is not after --from {start}")
+        raise NoDataError(f"{to_name} {end} is not after {from_name} {start}")
     load_from = None if lo is None else lo - warmup_bars * step
     candles: dict[str, Candles] = {}
     filled: dict[str, int] = {}
     for symbol in symbols:
         c = load_candles(src, symbol, timeframe, load_from, hi)
         if len(c) == 0:
-            asked = " ".join(x for x in (f"--from {start}" if start else "",
-                                         f"--to {end}" if end else "") if x)
+            asked = " ".join(x for x in (f"{from_name} {start}" if start else "",
+                                         f"{to_name} {end}" if end else "") if x)
             raise NoDataError(f"no {timeframe} candles for {symbol} in {root} for "
                               f"{asked or 'the bounds given'}; {_held_range(src, symbol)}",
-                              hint="choose --from/--to inside that range")
+                              hint=f"choose {from_name}/{to_name} inside that range")
         candles[symbol], filled[symbol] = fill_gaps(c, gaps)
     return Market(tuple(symbols), timeframe, candles, filled, str(root))

@@ -197,12 +197,13 @@ def open_session(strategy: Strategy, settings: BacktestSettings,
     t0 = time.perf_counter()
     warmup = _warmup(strategy, overrides)
     market = load_market(strategy.timeframe, settings.data, settings.symbols, settings.start, settings.end,
-                         warmup, settings.gaps)
+                         warmup, settings.gaps, settings.date_names)
     if settings.start:
         start_index = int(np.searchsorted(market.time, parse_date(settings.start), "left"))
     else:  # the first bar at which some symbol has its warm-up behind it
         start_index = min(int(market.rows[s][min(warmup, len(market.rows[s]) - 1)]) for s in market.symbols)
     if start_index >= len(market.time) - 1:
         raise NoDataError(f"no candles to trade: the data ({count(len(market.time), 'bar')}) does not reach past "
-                          f"the {warmup}-bar warm-up{' and --from ' + settings.start if settings.start else ''}")
+                          f"the {warmup}-bar warm-up"
+                          f"{f' and {settings.date_names[0]} ' + settings.start if settings.start else ''}")
     return BacktestSession(strategy, market, settings, start_index), (time.perf_counter() - t0) * 1e3

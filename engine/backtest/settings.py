@@ -33,6 +33,8 @@ class BacktestSettings:
     exit_timeout_minutes: float | None = DEFAULT_EXIT_TIMEOUT_MINUTES   # None: an exit order waits until filled
     reserve_fees: bool = False               # an entry needs its stake AND its fee free
     roi_on_red_entry_candle: bool = False    # take ROI on a red entry candle (freqtrade does not)
+    # what a message calls `start`/`end`: the options, or a deployment's fields when the dates came from YAML
+    date_names: tuple[str, str] = ("--from", "--to")
 
     def __post_init__(self) -> None:
         if not 0 <= self.fee < 0.1:
@@ -49,6 +51,7 @@ class BacktestSettings:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["symbols"] = list(self.symbols)
+        del data["date_names"]   # how messages name the dates, not a setting of the run
         if self.risk == RiskPolicy():
             del data["risk"]
         else:

@@ -35,7 +35,7 @@ def _settings(dep: Deployment, symbols: tuple[str, ...]) -> BacktestSettings:
                                 fee=float(account.get("fee", DEFAULT_FEE)),
                                 slippage_bps=float(account.get("slippage_bps", 0)),
                                 balance=float(account.get("balance", DEFAULT_BALANCE)), gaps=data.get("gaps", "fill"),
-                                risk=dep.risk)
+                                risk=dep.risk, date_names=("spec.data.from", "spec.data.to"))
     except SettingsError as exc:  # the file's content, not the command line: exit 1
         raise UserError(str(exc), location=str(dep.file), hint="fix spec.account or spec.data") from None
 

@@ -23,8 +23,9 @@ def monthly_returns(time_ms: np.ndarray, equity: np.ndarray,
     if len(time_ms) == 0:
         return {}
     first_month, last_month = time_ms[[0, -1]].astype("datetime64[ms]").astype("datetime64[M]")
-    months = np.arange(first_month, last_month + 1)
-    next_starts = (months + 1).astype("datetime64[ms]").astype(np.int64)
+    one_month = np.timedelta64(1, "M")   # an explicit unit: a bare `+ 1` is NumPy's deprecated generic timedelta
+    months = np.arange(first_month, last_month + one_month, one_month)
+    next_starts = (months + one_month).astype("datetime64[ms]").astype(np.int64)
     ends = np.searchsorted(time_ms, next_starts, side="left")     # one past each month's last bar
     starts = np.concatenate(([0], ends[:-1]))
     has_bars = ends > starts                                      # a month inside a gap has no row
